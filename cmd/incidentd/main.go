@@ -1,0 +1,134 @@
+// Command incidentd is a self-hosted, wire-compatible AWS Systems Manager
+// Incident Manager (ssm-incidents).
+//
+//	incidentd serve   [--addr HOST:PORT] [--data DIR] [--database-url URL]
+//	incidentd migrate [--data DIR] [--database-url URL]
+//	incidentd version
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/incidentd/incidentd/internal/app"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "incidentd:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  incidentd serve   [--addr HOST:PORT] [--data DIR] [--database-url URL]   run the server
+  incidentd migrate [--data DIR] [--database-url URL]                      apply schema migrations and exit
+  incidentd version                                                        print the version
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("missing subcommand")
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := parseFlags("serve", args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		return serve(cfg, stderr)
+	case "migrate":
+		cfg, err := parseFlags("migrate", args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		store, err := app.OpenStore(context.Background(), cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "incidentd: schema is up to date")
+		return store.Close()
+	case "version":
+		fmt.Fprintln(stdout, "incidentd", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown subcommand %q", args[0])
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// parseFlags reads the flags of a subcommand and the INCIDENTD_* environment.
+func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error) {
+	cfg := app.Config{
+		AccessKeyID:     os.Getenv("INCIDENTD_ACCESS_KEY_ID"),
+		SecretAccessKey: os.Getenv("INCIDENTD_SECRET_ACCESS_KEY"),
+		AccountID:       os.Getenv("INCIDENTD_ACCOUNT_ID"),
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Addr, "addr", app.DefaultAddr, "address to listen on")
+	fs.StringVar(&cfg.DataDir, "data", app.DefaultDataDir(), "data directory (embedded database, generated credentials)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("INCIDENTD_DATABASE_URL"), "PostgreSQL URL to use instead of the embedded database")
+	fs.StringVar(&cfg.CredentialsFile, "credentials-file", os.Getenv("INCIDENTD_CREDENTIALS_FILE"), "file of further access keys: ACCESS_KEY_ID SECRET ACCOUNT_ID [PRINCIPAL_ARN] per line")
+	fs.DurationVar(&cfg.Service.ProvisioningDelay, "provisioning-delay", 0, "how long a new replication set or region reads CREATING")
+	fs.DurationVar(&cfg.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func serve(cfg app.Config, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	m := &app.Main{Config: cfg, Out: stderr}
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-waitChan(m):
+		m.Close(context.Background())
+		return err
+	}
+	m.Log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return m.Close(shutdownCtx)
+}
+
+func waitChan(m *app.Main) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- m.Wait() }()
+	return ch
+}

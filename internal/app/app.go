@@ -1,0 +1,149 @@
+// Package app wires incidentd together: configuration, credentials, storage,
+// service and HTTP transport. cmd/incidentd parses flags into a Config and
+// runs a Main; tests run a Main in-process on 127.0.0.1:0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/restjson"
+	"github.com/incidentd/incidentd/internal/service"
+	"github.com/incidentd/incidentd/internal/sqlite"
+)
+
+// Config is everything a server needs to start.
+type Config struct {
+	Addr        string // host:port to listen on
+	DataDir     string // where the embedded database and generated credentials live
+	DatabaseURL string // a PostgreSQL URL instead of the embedded database
+
+	// Root credentials (INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY,
+	// INCIDENTD_ACCOUNT_ID). When all are empty, credentials are generated
+	// once and kept in DataDir.
+	AccessKeyID     string
+	SecretAccessKey string
+	AccountID       string
+	// CredentialsFile lists further keys, one per line:
+	// ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID [PRINCIPAL_ARN]
+	CredentialsFile string
+
+	Service  service.Config
+	LogLevel slog.Level
+	// Now replaces the clock in tests; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultAddr is where the server listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:4747"
+
+// DefaultDataDir is $XDG_DATA_HOME/incidentd, or ~/.local/share/incidentd.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "incidentd")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "incidentd")
+	}
+	return "incidentd-data"
+}
+
+// Main is a running server.
+type Main struct {
+	Config Config
+	Out    io.Writer // where start-up notices go (stderr by default)
+	Log    *slog.Logger
+
+	Store    domain.Store
+	listener net.Listener
+	server   *http.Server
+	done     chan error
+}
+
+// OpenStore opens the configured storage engine and applies migrations.
+func OpenStore(ctx context.Context, cfg Config) (domain.Store, error) {
+	if cfg.DatabaseURL != "" {
+		return nil, errors.New("PostgreSQL storage is not available in this version of incidentd: omit --database-url to use the embedded database")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, cfg.DataDir)
+}
+
+// Open starts the server: storage, keys, listener. It returns once
+// /healthz answers.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Out == nil {
+		m.Out = os.Stderr
+	}
+	if m.Log == nil {
+		m.Log = slog.New(slog.NewTextHandler(m.Out, &slog.HandlerOptions{Level: m.Config.LogLevel}))
+	}
+	if m.Config.DataDir == "" {
+		m.Config.DataDir = DefaultDataDir()
+	}
+	if m.Config.Addr == "" {
+		m.Config.Addr = DefaultAddr
+	}
+	keys, err := loadKeys(m.Config, m.Out)
+	if err != nil {
+		return err
+	}
+	store, err := OpenStore(ctx, m.Config)
+	if err != nil {
+		return fmt.Errorf("open storage: %w", err)
+	}
+	m.Store = store
+	svc, err := service.New(ctx, store, m.Config.Service, m.Config.Now)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           restjson.New(svc, keys, m.Log, m.Config.Now),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.server.Serve(ln) }()
+	m.Log.Info("incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir)
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// Endpoint is the URL clients pass as their endpoint.
+func (m *Main) Endpoint() string { return "http://" + m.Addr() }
+
+// Wait blocks until the server stops serving.
+func (m *Main) Wait() error { return <-m.done }
+
+// Close stops accepting connections, lets in-flight requests finish (until
+// ctx ends), then closes storage.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	if m.server != nil {
+		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,22 @@
+package domain
+
+import "context"
+
+// Caller is the authenticated identity behind a request.
+type Caller struct {
+	Account   string // 12-digit account id
+	Principal string // e.g. arn:aws:iam::111122223333:root
+}
+
+type callerKey struct{}
+
+// WithCaller returns ctx carrying c.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller carried by ctx; ok is false when there is none.
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}

@@ -1,0 +1,125 @@
+package restjson
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/model"
+	"github.com/incidentd/incidentd/internal/sigv4"
+)
+
+// errorStatus is the one table from AWS error code to HTTP status. The
+// modelled errors take their status from the official model; the others are
+// the protocol's own (authentication, serialization, routing).
+var errorStatus = map[string]int{
+	"ValidationException":                 http.StatusBadRequest,
+	"SerializationException":              http.StatusBadRequest,
+	"AccessDeniedException":               http.StatusForbidden,
+	"MissingAuthenticationTokenException": http.StatusForbidden,
+	"UnrecognizedClientException":         http.StatusForbidden,
+	"InvalidSignatureException":           http.StatusForbidden,
+	"IncompleteSignatureException":        http.StatusForbidden,
+	"ResourceNotFoundException":           http.StatusNotFound,
+	"UnknownOperationException":           http.StatusNotFound,
+	"ConflictException":                   http.StatusConflict,
+	"ServiceQuotaExceededException":       http.StatusPaymentRequired,
+	"RequestEntityTooLargeException":      http.StatusRequestEntityTooLarge,
+	"ThrottlingException":                 http.StatusTooManyRequests,
+	"InternalServerException":             http.StatusInternalServerError,
+	"NotImplementedException":             http.StatusNotImplemented,
+}
+
+// serviceCode is the serviceCode member of quota and throttling errors.
+const serviceCode = "ssm-incidents"
+
+// wireError is the JSON body of an error answer: message plus the error's
+// modelled members.
+type wireError struct {
+	code               string
+	Message            string  `json:"message"`
+	ResourceIdentifier string  `json:"resourceIdentifier,omitempty"`
+	ResourceType       string  `json:"resourceType,omitempty"`
+	RetryAfter         *model.Timestamp `json:"retryAfter,omitempty"`
+	QuotaCode          string  `json:"quotaCode,omitempty"`
+	ServiceCode        string  `json:"serviceCode,omitempty"`
+	internal           error // logged, never sent
+}
+
+// protocolError is an error of the transport itself.
+type protocolError struct{ code, message string }
+
+func (e *protocolError) Error() string { return e.code + ": " + e.message }
+
+// toWire maps any error to its AWS shape. Unknown errors become an
+// InternalServerException with a fixed message, so internals never leak.
+func toWire(err error) *wireError {
+	var (
+		pe   *protocolError
+		sv   *sigv4.Error
+		mv   *model.ValidationError
+		dv   *domain.ValidationError
+		nf   *domain.NotFoundError
+		cf   *domain.ConflictError
+		qe   *domain.QuotaExceededError
+		th   *domain.ThrottlingError
+		ad   *domain.AccessDeniedError
+		ni   *domain.NotImplementedError
+		body = &wireError{}
+	)
+	switch {
+	case errors.As(err, &pe):
+		body.code, body.Message = pe.code, pe.message
+	case errors.As(err, &sv):
+		body.code, body.Message = sv.Code, sv.Message
+	case errors.As(err, &mv):
+		body.code, body.Message = "ValidationException", mv.Error()
+	case errors.As(err, &dv):
+		body.code, body.Message = "ValidationException", dv.Message
+	case errors.As(err, &nf):
+		body.code, body.Message = "ResourceNotFoundException", nf.Message
+		body.ResourceIdentifier, body.ResourceType = nf.ResourceIdentifier, string(nf.ResourceType)
+	case errors.As(err, &cf):
+		body.code, body.Message = "ConflictException", cf.Message
+		body.ResourceIdentifier, body.ResourceType = cf.ResourceIdentifier, string(cf.ResourceType)
+		if cf.RetryAfter != nil {
+			body.RetryAfter = model.NewTimestamp(*cf.RetryAfter)
+		}
+	case errors.As(err, &qe):
+		body.code, body.Message = "ServiceQuotaExceededException", qe.Message
+		body.ResourceIdentifier, body.ResourceType = qe.ResourceIdentifier, string(qe.ResourceType)
+		body.QuotaCode, body.ServiceCode = qe.QuotaCode, serviceCode
+	case errors.As(err, &th):
+		body.code, body.Message = "ThrottlingException", th.Message
+		body.QuotaCode, body.ServiceCode = th.QuotaCode, serviceCode
+	case errors.As(err, &ad):
+		body.code, body.Message = "AccessDeniedException", ad.Message
+	case errors.As(err, &ni):
+		body.code, body.Message = "NotImplementedException", ni.Error()
+	default:
+		body.code, body.Message, body.internal = "InternalServerException", "An internal error occurred. Retry the request.", err
+	}
+	return body
+}
+
+// writeError writes err as an AWS error answer and returns its status.
+func writeError(w http.ResponseWriter, log *slog.Logger, requestID string, err error) int {
+	body := toWire(err)
+	status, ok := errorStatus[body.code]
+	if !ok {
+		panic(fmt.Sprintf("restjson: error code %s has no status", body.code))
+	}
+	if body.internal != nil {
+		log.Error("internal error", "request_id", requestID, "err", body.internal)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("x-amzn-ErrorType", body.code)
+	w.WriteHeader(status)
+	b, _ := json.Marshal(body)
+	w.Write(b)
+	return status
+}

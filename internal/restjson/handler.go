@@ -1,0 +1,211 @@
+// Package restjson is the HTTP transport of incidentd: the AWS rest-json
+// protocol of ssm-incidents 2018-05-10. It routes each request by the model's
+// method and path, verifies its SigV4 signature, decodes and validates the
+// input against the model, calls the service, and writes the output or the
+// error in the AWS error model.
+package restjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/model"
+	"github.com/incidentd/incidentd/internal/service"
+	"github.com/incidentd/incidentd/internal/sigv4"
+)
+
+// MaxBodyBytes is the largest request body accepted; larger ones are refused
+// before they are read whole.
+const MaxBodyBytes = 1 << 20
+
+// SigningName is the SigV4 service name clients sign with.
+const SigningName = "ssm-incidents"
+
+// Key is an access key and the identity it stands for.
+type Key struct {
+	SecretAccessKey string
+	Account         string
+	Principal       string // e.g. arn:aws:iam::111122223333:root
+}
+
+// Handler serves the API and /healthz.
+type Handler struct {
+	mux      *http.ServeMux
+	keys     map[string]Key
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+	ops      map[string]opFunc
+	bodies   sync.Pool
+}
+
+// New returns the handler for svc, accepting requests signed by keys.
+// now may be nil (time.Now).
+func New(svc *service.Service, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
+	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: operations(svc)}
+	h.bodies.New = func() any { return new(bytes.Buffer) }
+	h.verifier = &sigv4.Verifier{
+		Service: SigningName,
+		Now:     now,
+		Lookup: func(id string) (string, bool) {
+			k, ok := h.keys[id]
+			return k.SecretAccessKey, ok
+		},
+	}
+	for _, op := range model.Operations {
+		run, ok := h.ops[op.Name]
+		if !ok {
+			panic("restjson: no handler for operation " + op.Name)
+		}
+		h.mux.Handle(op.Method+" "+op.Path, h.operation(op, run))
+	}
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok\n")
+	})
+	h.mux.Handle("/", h.operation(model.Operation{Name: "unknown"}, nil))
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// operation returns the handler of op; run nil answers UnknownOperationException.
+func (h *Handler) operation(op model.Operation, run opFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		requestID := uuid.NewString()
+		w.Header().Set("x-amzn-RequestId", requestID)
+		principal, status, err := h.serve(w, r, op, run)
+		if err != nil {
+			status = writeError(w, h.log, requestID, err)
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("op", op.Name), slog.Int("status", status),
+			slog.Duration("latency", time.Since(start)), slog.String("request_id", requestID),
+			slog.String("principal", principal))
+	})
+}
+
+// serve runs one request and writes its success answer; it returns the error
+// to write otherwise.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operation, run opFunc) (principal string, status int, err error) {
+	buf := h.bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer h.bodies.Put(buf)
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return "", 0, &protocolError{"RequestEntityTooLargeException", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)}
+		}
+		return "", 0, &protocolError{"SerializationException", "The request body could not be read: " + err.Error()}
+	}
+	body := buf.Bytes()
+
+	akid, err := h.verifier.Verify(r, body)
+	if err != nil {
+		return "", 0, err
+	}
+	key := h.keys[akid]
+	principal = key.Principal
+	if run == nil {
+		return principal, 0, &protocolError{"UnknownOperationException", "No operation of ssm-incidents matches " + r.Method + " " + r.URL.Path + "."}
+	}
+
+	in := op.NewInput()
+	if op.InputBody && len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, in); err != nil {
+			return principal, 0, serializationError(err)
+		}
+	}
+	in.BindHTTP(r.PathValue, r.URL.Query())
+	if err := in.Validate(); err != nil {
+		return principal, 0, err
+	}
+
+	ctx := domain.WithCaller(r.Context(), domain.Caller{Account: key.Account, Principal: key.Principal})
+	out, err := run(ctx, in)
+	if err != nil {
+		return principal, 0, err
+	}
+	return principal, op.Status, writeOutput(w, op, out)
+}
+
+func writeOutput(w http.ResponseWriter, op model.Operation, out any) error {
+	if op.Status == http.StatusNoContent {
+		w.WriteHeader(op.Status)
+		return nil
+	}
+	var b []byte
+	if op.OutputBody {
+		var err error
+		if b, err = json.Marshal(out); err != nil {
+			return err
+		}
+	} else {
+		b = []byte("{}")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(op.Status)
+	_, err := w.Write(b)
+	return err
+}
+
+// serializationError words a JSON decoding failure for the caller.
+func serializationError(err error) error {
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+		tsErr     *model.TimestampError
+	)
+	msg := err.Error()
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "the request body"
+		}
+		msg = fmt.Sprintf("Cannot deserialize %s: expected %s, got JSON %s.", quoteField(field), jsonKind(typeErr.Type.String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		msg = fmt.Sprintf("The request body is not valid JSON: %s (at byte %d).", syntaxErr.Error(), syntaxErr.Offset)
+	case errors.As(err, &tsErr):
+		msg = "Cannot deserialize a timestamp: " + tsErr.Error() + "."
+	}
+	return &protocolError{"SerializationException", msg}
+}
+
+func quoteField(f string) string {
+	if f == "the request body" {
+		return f
+	}
+	return "'" + f + "'"
+}
+
+// jsonKind names the JSON type that a Go type is decoded from.
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "a JSON array"
+	case strings.HasPrefix(goType, "map["):
+		return "a JSON object"
+	case goType == "string":
+		return "a JSON string"
+	case goType == "bool":
+		return "a JSON boolean"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "a JSON integer"
+	case strings.HasPrefix(goType, "float"):
+		return "a JSON number"
+	default:
+		return "a JSON object"
+	}
+}

@@ -1,0 +1,153 @@
+package sigv4
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+const validAuth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/aws4_request, " +
+	"SignedHeaders=content-length;content-type;host;x-amz-date, " +
+	"Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+
+func FuzzParseAuthorization(f *testing.F) {
+	for _, s := range []string{
+		validAuth,
+		strings.ReplaceAll(validAuth, ", ", ","),
+		"AWS4-HMAC-SHA256 Signature=ab SignedHeaders=host Credential=A/B/C/D/aws4_request",
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/aws5_request, SignedHeaders=host, Signature=00",
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE//us-east-1/ssm-incidents/aws4_request, SignedHeaders=host, Signature=00",
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE, Signature=00",
+		"AWS4-HMAC-SHA256 Credential= AKID/20251120/r/s/aws4_request",
+		"AWS4-HMAC-SHA256",
+		"AWS4-HMAC-SHA512 Credential=x",
+		"AWS AKIDEXAMPLE:c2ln",
+		"Bearer x.y.z",
+		"",
+		"AWS4-HMAC-SHA256 ,,, =, Credential==/=/=/=/=",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		a, err := ParseAuthorization(header)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v is not an *Error", err)
+			}
+			if e.Code != CodeIncompleteSignature && e.Code != CodeInvalidSignature {
+				t.Fatalf("error code %q", e.Code)
+			}
+			if e.Message == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		if !strings.HasPrefix(header, algorithm+" ") {
+			t.Fatalf("parsed a header without the %s prefix: %q", algorithm, header)
+		}
+		if a.AccessKeyID == "" || a.Date == "" || a.Region == "" || a.Service == "" || a.Signature == "" || len(a.SignedHeaders) == 0 {
+			t.Fatalf("incomplete result %+v from %q", a, header)
+		}
+		for _, s := range []string{a.AccessKeyID, a.Date, a.Region, a.Service} {
+			if strings.ContainsAny(s, "/ ,") {
+				t.Fatalf("credential element %q holds a separator (header %q)", s, header)
+			}
+		}
+		credential := "Credential=" + a.AccessKeyID + "/" + a.Date + "/" + a.Region + "/" + a.Service + "/" + terminator
+		for _, part := range []string{credential, "SignedHeaders=" + strings.Join(a.SignedHeaders, ";"), "Signature=" + a.Signature} {
+			if !strings.Contains(header, part) {
+				t.Fatalf("result %+v: %q is not in header %q", a, part, header)
+			}
+		}
+	})
+}
+
+// FuzzVerify feeds arbitrary requests to Verify. Unsigned ones must be
+// refused with an *Error. Requests signed by the AWS SDK's signer and read
+// back from their wire form must verify, and must not once their body
+// changes.
+func FuzzVerify(f *testing.F) {
+	f.Add(validAuth, "20251120T202346Z", "/createResponsePlan", "", []byte(`{"name":"p"}`), "", false)
+	f.Add("", "", "/", "", []byte(nil), "", false)
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/aws4_request, SignedHeaders=host, Signature=00",
+		"20251120T202346Z", "/", "a=1", []byte(nil), "", false)
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/aws4_request, SignedHeaders=host;x-fuzz, "+
+		"Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+		"20251120T202346Z", "/tags/arn:aws:x", "tagKeys=a&tagKeys=b%20c", []byte("{}"), " a  b ", false)
+	f.Add("", "", "/createResponsePlan", "", []byte(`{"name":"p"}`), "", true)
+	f.Add("", "", "/tags/arn:aws:ssm-incidents::111122223333:response-plan/myplan", "tagKeys=a&tagKeys=b c", []byte(nil), "x  y", true)
+	f.Add("", "", "/a b/%zz/ü", "x=a/b&x=a-b&;=1&%zz=2&k", []byte("body"), "\t v \t", true)
+	f.Add("", "", "", "", []byte(nil), "", true)
+	f.Add("", "", "/tags/arn%3Aaws%3Assm-incidents%3A%3A111122223333%3Aresponse-plan%2Fmyplan", "tagKeys=a", []byte(nil), "", true)
+
+	f.Fuzz(func(t *testing.T, auth, amzDate, path, query string, body []byte, headerValue string, signed bool) {
+		v := testVerifier()
+		if signed && !strings.HasPrefix(path, "/") {
+			path = "/" + path // the origin form of a request target
+		}
+		u := &url.URL{Path: path, RawQuery: query}
+		if p, err := url.PathUnescape(path); err == nil && p != path {
+			// Treat path as escaped, as a client that escapes path
+			// segments itself (the AWS SDKs do) sends it.
+			u.Path, u.RawPath = p, path
+		}
+		req := &http.Request{
+			Method:        http.MethodPost,
+			URL:           u,
+			Host:          "ssm-incidents.us-east-1.amazonaws.com",
+			Header:        http.Header{},
+			ContentLength: int64(len(body)),
+		}
+		if headerValue != "" {
+			req.Header.Set("X-Fuzz", headerValue)
+		}
+		if !signed {
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			if amzDate != "" {
+				req.Header.Set("X-Amz-Date", amzDate)
+			}
+			id, err := v.Verify(req, body)
+			var e *Error
+			if err == nil || !errors.As(err, &e) || e.Code == "" || e.Message == "" || id != "" {
+				t.Fatalf("Verify of an unsigned request = %q, %v", id, err)
+			}
+			return
+		}
+
+		if strings.ContainsFunc(headerValue, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return // not representable on the wire
+		}
+		sign(t, req, body, defaultSigning())
+		if len(body) > 0 {
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		var wire bytes.Buffer
+		if err := req.Write(&wire); err != nil {
+			return
+		}
+		sreq, err := http.ReadRequest(bufio.NewReader(&wire))
+		if err != nil {
+			return // not a request a server would accept
+		}
+		sbody, err := io.ReadAll(sreq.Body)
+		if err != nil || !bytes.Equal(sbody, body) {
+			t.Fatalf("body did not survive the wire: %q, %v", sbody, err)
+		}
+		if id, err := v.Verify(sreq, sbody); err != nil || id != testKeyID {
+			t.Fatalf("Verify of a signed request = %q, %v\nwire path %q query %q\nAuthorization: %s",
+				id, err, sreq.URL.EscapedPath(), sreq.URL.RawQuery, sreq.Header.Get("Authorization"))
+		}
+		tampered := append(append([]byte(nil), sbody...), ' ')
+		if _, err := v.Verify(sreq, tampered); err == nil {
+			t.Fatal("Verify accepted a tampered body")
+		}
+	})
+}

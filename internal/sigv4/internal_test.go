@@ -1,0 +1,153 @@
+package sigv4
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestSigningKeySumIsHMAC(t *testing.T) {
+	for _, tc := range []struct{ key, msg string }{
+		{"", ""},
+		{"k", "message"},
+		{strings.Repeat("k", 32), strings.Repeat("m", 1000)},
+		{strings.Repeat("\xff", 32), "AWS4-HMAC-SHA256\n20251120T202346Z\n20251120/us-east-1/ssm-incidents/aws4_request\n00"},
+	} {
+		k := newSigningKey([]byte(tc.key))
+		got := k.sum(append(k.ipad[:], tc.msg...))
+		h := hmac.New(sha256.New, []byte(tc.key))
+		h.Write([]byte(tc.msg))
+		if want := h.Sum(nil); !hmac.Equal(got[:], want) {
+			t.Errorf("sum(%q, %q) = %x, want %x", tc.key, tc.msg, got, want)
+		}
+	}
+}
+
+func TestDeriveKey(t *testing.T) {
+	// The example of the AWS Signature Version 4 documentation.
+	got := deriveKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam")
+	const want = "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
+	if hexGot := hex.EncodeToString(got); hexGot != want {
+		t.Fatalf("deriveKey = %s, want %s", hexGot, want)
+	}
+}
+
+func TestKeyCacheIsBounded(t *testing.T) {
+	var c keyCache
+	first := c.get("AKID", "secret", "20251120", "us-east-1", "svc")
+	if again := c.get("AKID", "secret", "20251120", "us-east-1", "svc"); again != first {
+		t.Fatal("the same scope derived a new key")
+	}
+	if other := c.get("AKID", "rotated", "20251120", "us-east-1", "svc"); *other == *first {
+		t.Fatal("another secret gave the same key")
+	}
+	for i := 0; i < 3*maxCachedKeys; i++ {
+		c.get("AKID"+strconv.Itoa(i), "secret", "20251120", "us-east-1", "svc")
+		if n := len(c.m); n > maxCachedKeys {
+			t.Fatalf("cache holds %d keys, more than %d", n, maxCachedKeys)
+		}
+	}
+}
+
+// referenceQuery is the canonical query as the AWS SDK for Go v2 computes it
+// from url.Values: encode each key and value, then sort.
+func referenceQuery(raw string) string {
+	values, _ := url.ParseQuery(raw)
+	var pairs []string
+	enc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	for k, vs := range values {
+		for _, v := range vs {
+			pairs = append(pairs, enc(k)+"="+enc(v))
+		}
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		ki, vi, _ := strings.Cut(pairs[i], "=")
+		kj, vj, _ := strings.Cut(pairs[j], "=")
+		if ki != kj {
+			return ki < kj
+		}
+		return vi < vj
+	})
+	return strings.Join(pairs, "&")
+}
+
+func TestCanonicalQuery(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"", ""},
+		{"arn=arn:aws:ssm-incidents::111122223333:response-plan/myplan",
+			"arn=arn%3Aaws%3Assm-incidents%3A%3A111122223333%3Aresponse-plan%2Fmyplan"},
+		{"tagKeys=b%20c&tagKeys=a", "tagKeys=a&tagKeys=b%20c"},
+		{"tagKeys=b+c&tagKeys=a", "tagKeys=a&tagKeys=b%20c"},
+		{"b=2&a=1&a", "a=&a=1&b=2"},
+		{"x=a-b&x=a/b", "x=a%2Fb&x=a-b"}, // sorted after encoding
+		{"k=%41%7e%2a", "k=A~%2A"},
+		{"bad=%zz&ok=1&semi=a;b&&=v", "=v&ok=1"},
+		{"%E2%9C%93=%C3%A9", "%E2%9C%93=%C3%A9"},
+	}
+	for _, tt := range tests {
+		got := string(appendCanonicalQuery(nil, &state{}, tt.raw))
+		if got != tt.want {
+			t.Errorf("canonical query of %q = %q, want %q", tt.raw, got, tt.want)
+		}
+		if ref := referenceQuery(tt.raw); got != ref {
+			t.Errorf("canonical query of %q = %q, SDK computes %q", tt.raw, got, ref)
+		}
+	}
+}
+
+func FuzzCanonicalQuery(f *testing.F) {
+	for _, s := range []string{"a=1&b=2", "tagKeys=a&tagKeys=b%20c", "x=a/b&x=a-b", "%zz=1&a;b=2&+=%2B", "a&a=&=a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got := string(appendCanonicalQuery(nil, &state{}, raw))
+		if want := referenceQuery(raw); got != want {
+			t.Fatalf("canonical query of %q = %q, SDK computes %q", raw, got, want)
+		}
+	})
+}
+
+func TestCanonicalURI(t *testing.T) {
+	tests := []struct{ path, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/createResponsePlan", "/createResponsePlan"},
+		{"/tags/arn%3Aaws%3Assm-incidents%3A%3A111122223333%3Aresponse-plan%2Fmyplan",
+			"/tags/arn%253Aaws%253Assm-incidents%253A%253A111122223333%253Aresponse-plan%252Fmyplan"},
+		{"/a b/c+d/~_.-", "/a%20b/c%2Bd/~_.-"},
+		{"/./../x", "/./../x"},
+	}
+	for _, tt := range tests {
+		if got := string(appendCanonicalURI(nil, tt.path)); got != tt.want {
+			t.Errorf("canonical URI of %q = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestCanonicalHeaders(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "http://ssm-incidents.us-east-1.amazonaws.com/x", strings.NewReader("12345"))
+	r.Header.Del("Content-Length")
+	r.Header["X-Multi"] = []string{"  a   b  ", "c\t d"}
+	r.Header.Set("X-Amz-Date", "20251120T202346Z")
+	var got []byte
+	for _, name := range []string{"content-length", "host", "x-amz-date", "x-multi", "x-absent"} {
+		got = appendCanonicalHeader(got, r, name)
+	}
+	const want = "content-length:5\nhost:ssm-incidents.us-east-1.amazonaws.com\n" +
+		"x-amz-date:20251120T202346Z\nx-multi:a b,c\t d\nx-absent:\n"
+	if string(got) != want {
+		t.Fatalf("canonical headers = %q, want %q", got, want)
+	}
+	// A header map with a key not in canonical form is still matched.
+	r.Header["x-lower"] = []string{"v"}
+	if got := string(appendCanonicalHeader(nil, r, "x-lower")); got != "x-lower:v\n" {
+		t.Fatalf("non-canonical key: %q", got)
+	}
+}
