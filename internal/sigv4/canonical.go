@@ -213,32 +213,33 @@ func appendTrimmed(dst []byte, v string) []byte {
 	return dst
 }
 
-// headerValues returns the values of the header name, matched without
-// regard to case.
+// headerValues returns the values of the header name, found as
+// http.Header.Get finds it: under the canonical form of the name.
 func headerValues(h http.Header, name string) []string {
-	// Header keys are in canonical form in requests a server reads: build
-	// that form on the stack so the map lookup does not allocate.
+	// Build the canonical form on the stack, so the lookup does not
+	// allocate, when it is simply the name with each word capitalised.
 	var buf [64]byte
-	if len(name) <= len(buf) {
-		upper := true
-		for i := 0; i < len(name); i++ {
-			c := name[i]
-			if upper && 'a' <= c && c <= 'z' {
+	if len(name) > len(buf) {
+		return h[http.CanonicalHeaderKey(name)]
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
 				c -= 'a' - 'A'
-			} else if !upper && 'A' <= c && c <= 'Z' {
+			}
+		case 'A' <= c && c <= 'Z':
+			if !upper {
 				c += 'a' - 'A'
 			}
-			buf[i] = c
-			upper = c == '-'
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			return h[http.CanonicalHeaderKey(name)]
 		}
-		if v, ok := h[string(buf[:len(name)])]; ok {
-			return v
-		}
+		buf[i] = c
+		upper = c == '-'
 	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return nil
+	return h[string(buf[:len(name)])]
 }

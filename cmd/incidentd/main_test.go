@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
+	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
+)
+
+// These tests build the real binary and drive it as a user would.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "incidentd-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "incidentd")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	testKey     = "AKIDE2ETEST"
+	testSecret  = "e2e-secret"
+	testAccount = "123456789012"
+)
+
+type proc struct {
+	cmd      *exec.Cmd
+	addr     string
+	endpoint string
+	stderr   *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer runs `incidentd serve` on data with env and waits for /healthz.
+func startServer(t *testing.T, data, addr string, env ...string) *proc {
+	t.Helper()
+	p := &proc{addr: addr, endpoint: "http://" + addr, stderr: &lockedBuffer{}}
+	p.cmd = exec.Command(binary, "serve", "--addr", addr, "--data", data, "--log-level", "warn")
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(p.endpoint + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("server did not become ready; stderr:\n%s", p.stderr.String())
+	return nil
+}
+
+func rootEnv() []string {
+	return []string{"INCIDENTD_ACCESS_KEY_ID=" + testKey, "INCIDENTD_SECRET_ACCESS_KEY=" + testSecret, "INCIDENTD_ACCOUNT_ID=" + testAccount}
+}
+
+func client(endpoint, key, secret string) *ssmincidents.Client {
+	return ssmincidents.New(ssmincidents.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
+	})
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	out, err := exec.Command(binary, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "incidentd ") {
+		t.Fatalf("version: %q %v", out, err)
+	}
+	if err := exec.Command(binary, "bogus").Run(); err == nil {
+		t.Fatal("an unknown subcommand succeeded")
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	data := t.TempDir()
+	out, err := exec.Command(binary, "migrate", "--data", data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(data, "incidentd.db")); err != nil {
+		t.Fatal(err)
+	}
+	// Twice is fine.
+	if out, err := exec.Command(binary, "migrate", "--data", data).CombinedOutput(); err != nil {
+		t.Fatalf("second migrate: %v\n%s", err, out)
+	}
+}
+
+func TestGeneratedCredentials(t *testing.T) {
+	data := t.TempDir()
+	env := []string{"INCIDENTD_ACCESS_KEY_ID=", "INCIDENTD_SECRET_ACCESS_KEY=", "INCIDENTD_ACCOUNT_ID="}
+	p := startServer(t, data, freeAddr(t), env...)
+	var key, secret string
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "export "); ok {
+			for _, f := range strings.Fields(rest) {
+				k, v, _ := strings.Cut(f, "=")
+				switch k {
+				case "AWS_ACCESS_KEY_ID":
+					key = v
+				case "AWS_SECRET_ACCESS_KEY":
+					secret = v
+				}
+			}
+		}
+	}
+	if key == "" || secret == "" || !strings.Contains(p.stderr.String(), "--endpoint-url http://"+p.addr) {
+		t.Fatalf("no export lines in:\n%s", p.stderr.String())
+	}
+	fi, err := os.Stat(filepath.Join(data, "credentials.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v", fi, err)
+	}
+	c := client(p.endpoint, key, secret)
+	if _, err := c.ListReplicationSets(context.Background(), &ssmincidents.ListReplicationSetsInput{}); err != nil {
+		t.Fatalf("generated key refused: %v", err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.cmd.Wait()
+
+	// The next start reuses them and prints no secret.
+	p2 := startServer(t, data, freeAddr(t), env...)
+	if strings.Contains(p2.stderr.String(), secret) {
+		t.Fatal("second start printed the secret again")
+	}
+	if _, err := client(p2.endpoint, key, secret).ListReplicationSets(context.Background(), &ssmincidents.ListReplicationSetsInput{}); err != nil {
+		t.Fatalf("generated key refused after restart: %v", err)
+	}
+}
+
+func TestGracefulShutdownKeepsData(t *testing.T) {
+	data := t.TempDir()
+	p := startServer(t, data, freeAddr(t), rootEnv()...)
+	c := client(p.endpoint, testKey, testSecret)
+	ctx := context.Background()
+	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	p2 := startServer(t, data, freeAddr(t), rootEnv()...)
+	list, err := client(p2.endpoint, testKey, testSecret).ListReplicationSets(ctx, &ssmincidents.ListReplicationSetsInput{})
+	if err != nil || len(list.ReplicationSetArns) != 1 {
+		t.Fatalf("after restart: %v %v", list, err)
+	}
+}
+
+// TestKill9LosesNoAcknowledgedWrite writes concurrently, kills the server
+// with SIGKILL in the middle, restarts it on the same data and checks that
+// every write that was answered 2xx is there.
+func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
+	data := t.TempDir()
+	addr := freeAddr(t)
+	p := startServer(t, data, addr, rootEnv()...)
+	ctx := context.Background()
+	c := client(p.endpoint, testKey, testSecret)
+	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+		t.Fatal(err)
+	}
+	noRetry := func(o *ssmincidents.Options) { o.RetryMaxAttempts = 1 }
+	var (
+		mu     sync.Mutex
+		acked  []string
+		n      atomic.Int64
+		wg     sync.WaitGroup
+		stop   = make(chan struct{})
+		worker = func(w int) {
+			defer wg.Done()
+			c := client(p.endpoint, testKey, testSecret)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := fmt.Sprintf("w%d-%d", w, i)
+				_, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{
+					Name:             aws.String(name),
+					IncidentTemplate: &types.IncidentTemplate{Title: aws.String(name), Impact: aws.Int32(2)},
+				}, noRetry)
+				if err != nil {
+					return // the server is gone
+				}
+				n.Add(1)
+				mu.Lock()
+				acked = append(acked, name)
+				mu.Unlock()
+			}
+		}
+	)
+	for w := range 8 {
+		wg.Add(1)
+		go worker(w)
+	}
+	for n.Load() < 200 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	close(stop)
+	wg.Wait()
+
+	p2 := startServer(t, data, addr, rootEnv()...)
+	c2 := client(p2.endpoint, testKey, testSecret)
+	stored := map[string]bool{}
+	pg := ssmincidents.NewListResponsePlansPaginator(c2, &ssmincidents.ListResponsePlansInput{MaxResults: aws.Int32(100)})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range page.ResponsePlanSummaries {
+			stored[aws.ToString(s.Name)] = true
+		}
+	}
+	for _, name := range acked {
+		if !stored[name] {
+			t.Errorf("acknowledged plan %s lost after kill -9", name)
+		}
+	}
+	t.Logf("%d acknowledged writes, %d stored after kill -9", len(acked), len(stored))
+}
+
+// TestAWSCLIReadmeExample runs the README's worked example with the aws CLI.
+func TestAWSCLIReadmeExample(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the aws CLI is not installed")
+	}
+	p := startServer(t, t.TempDir(), freeAddr(t), rootEnv()...)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example is the first ```sh block after the "Worked example" heading.
+	text := string(readme)
+	i := strings.Index(text, "## Worked example")
+	if i < 0 {
+		t.Fatal("README has no '## Worked example' section")
+	}
+	block := text[i:]
+	start := strings.Index(block, "```sh\n")
+	end := strings.Index(block[start+6:], "```")
+	script := block[start+6 : start+6+end]
+	script = strings.ReplaceAll(script, "http://127.0.0.1:4747", p.endpoint)
+
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Env = append(os.Environ(),
+		"AWS_ACCESS_KEY_ID="+testKey, "AWS_SECRET_ACCESS_KEY="+testSecret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_REGION=us-east-1", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("README example failed: %v\n%s", err, out)
+	}
+	// Check what the example did through the SDK.
+	c := client(p.endpoint, testKey, testSecret)
+	ctx := context.Background()
+	plan, err := c.GetResponsePlan(ctx, &ssmincidents.GetResponsePlanInput{Arn: aws.String("arn:aws:ssm-incidents::" + testAccount + ":response-plan/database-outage")})
+	if err != nil {
+		t.Fatalf("the example's response plan: %v\n%s", err, out)
+	}
+	if aws.ToInt32(plan.IncidentTemplate.Impact) != 2 {
+		t.Fatalf("plan %+v", plan.IncidentTemplate)
+	}
+	// The CLI printed JSON the whole way.
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	var jsonish int
+	for sc.Scan() {
+		if strings.HasPrefix(strings.TrimSpace(sc.Text()), "\"arn\"") {
+			jsonish++
+		}
+	}
+	if jsonish == 0 {
+		t.Fatalf("no ARN in the CLI output:\n%s", out)
+	}
+}
