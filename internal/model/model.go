@@ -9,7 +9,9 @@ package model
 //go:generate go run ./gen -in service-2.json.gz -out zz_generated.go
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -67,14 +69,16 @@ func (t Timestamp) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64), nil
 }
 
-// UnmarshalJSON reads epoch seconds.
+// UnmarshalJSON reads epoch seconds. Anything else is a
+// *json.UnmarshalTypeError, which encoding/json completes with the member's
+// path.
 func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return &TimestampError{Value: string(b)}
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) > maxEpochSeconds {
+		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[Timestamp]()}
 	}
 	sec := int64(f)
 	nsec := int64((f - float64(sec)) * 1e9)
@@ -84,11 +88,23 @@ func (t *Timestamp) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// TimestampError reports a timestamp that is not epoch seconds.
-type TimestampError struct{ Value string }
+// maxEpochSeconds bounds timestamps to years 0001–9999 and keeps the float
+// conversion exact enough.
+const maxEpochSeconds = 253402300799
 
-func (e *TimestampError) Error() string {
-	return fmt.Sprintf("expected a timestamp as epoch seconds, got %s", e.Value)
+func jsonValueKind(b []byte) string {
+	switch b[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	default:
+		return "number " + string(b)
+	}
 }
 
 // StringRule holds the constraints of one string shape.

@@ -40,13 +40,13 @@ const serviceCode = "ssm-incidents"
 // modelled members.
 type wireError struct {
 	code               string
-	Message            string  `json:"message"`
-	ResourceIdentifier string  `json:"resourceIdentifier,omitempty"`
-	ResourceType       string  `json:"resourceType,omitempty"`
+	Message            string           `json:"message"`
+	ResourceIdentifier string           `json:"resourceIdentifier,omitempty"`
+	ResourceType       string           `json:"resourceType,omitempty"`
 	RetryAfter         *model.Timestamp `json:"retryAfter,omitempty"`
-	QuotaCode          string  `json:"quotaCode,omitempty"`
-	ServiceCode        string  `json:"serviceCode,omitempty"`
-	internal           error // logged, never sent
+	QuotaCode          string           `json:"quotaCode,omitempty"`
+	ServiceCode        string           `json:"serviceCode,omitempty"`
+	internal           error            // logged, never sent
 }
 
 // protocolError is an error of the transport itself.

@@ -165,7 +165,6 @@ func serializationError(err error) error {
 	var (
 		typeErr   *json.UnmarshalTypeError
 		syntaxErr *json.SyntaxError
-		tsErr     *model.TimestampError
 	)
 	msg := err.Error()
 	switch {
@@ -177,8 +176,6 @@ func serializationError(err error) error {
 		msg = fmt.Sprintf("Cannot deserialize %s: expected %s, got JSON %s.", quoteField(field), jsonKind(typeErr.Type.String()), typeErr.Value)
 	case errors.As(err, &syntaxErr):
 		msg = fmt.Sprintf("The request body is not valid JSON: %s (at byte %d).", syntaxErr.Error(), syntaxErr.Offset)
-	case errors.As(err, &tsErr):
-		msg = "Cannot deserialize a timestamp: " + tsErr.Error() + "."
 	}
 	return &protocolError{"SerializationException", msg}
 }
@@ -193,6 +190,8 @@ func quoteField(f string) string {
 // jsonKind names the JSON type that a Go type is decoded from.
 func jsonKind(goType string) string {
 	switch {
+	case goType == "model.Timestamp":
+		return "a timestamp in epoch seconds (a JSON number)"
 	case strings.HasPrefix(goType, "[]"):
 		return "a JSON array"
 	case strings.HasPrefix(goType, "map["):

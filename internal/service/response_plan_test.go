@@ -120,19 +120,27 @@ func TestUpdateResponsePlanChangesOnlyWhatIsGiven(t *testing.T) {
 		check  func(g *ssmincidents.GetResponsePlanOutput) bool
 	}{
 		{"title", ssmincidents.UpdateResponsePlanInput{IncidentTemplateTitle: aws.String("New title")},
-			func(g *ssmincidents.GetResponsePlanOutput) bool { return aws.ToString(g.IncidentTemplate.Title) == "New title" }},
+			func(g *ssmincidents.GetResponsePlanOutput) bool {
+				return aws.ToString(g.IncidentTemplate.Title) == "New title"
+			}},
 		{"impact", ssmincidents.UpdateResponsePlanInput{IncidentTemplateImpact: aws.Int32(4)},
 			func(g *ssmincidents.GetResponsePlanOutput) bool { return aws.ToInt32(g.IncidentTemplate.Impact) == 4 }},
 		{"summary", ssmincidents.UpdateResponsePlanInput{IncidentTemplateSummary: aws.String("s2")},
-			func(g *ssmincidents.GetResponsePlanOutput) bool { return aws.ToString(g.IncidentTemplate.Summary) == "s2" }},
+			func(g *ssmincidents.GetResponsePlanOutput) bool {
+				return aws.ToString(g.IncidentTemplate.Summary) == "s2"
+			}},
 		{"dedupe", ssmincidents.UpdateResponsePlanInput{IncidentTemplateDedupeString: aws.String("d2")},
-			func(g *ssmincidents.GetResponsePlanOutput) bool { return aws.ToString(g.IncidentTemplate.DedupeString) == "d2" }},
+			func(g *ssmincidents.GetResponsePlanOutput) bool {
+				return aws.ToString(g.IncidentTemplate.DedupeString) == "d2"
+			}},
 		{"displayName", ssmincidents.UpdateResponsePlanInput{DisplayName: aws.String("Shown")},
 			func(g *ssmincidents.GetResponsePlanOutput) bool { return aws.ToString(g.DisplayName) == "Shown" }},
 		{"notificationTargets", ssmincidents.UpdateResponsePlanInput{IncidentTemplateNotificationTargets: []types.NotificationTargetItem{
 			&types.NotificationTargetItemMemberSnsTopicArn{Value: "arn:aws:sns:us-east-1:111122223333:a"},
 			&types.NotificationTargetItemMemberSnsTopicArn{Value: "arn:aws:sns:us-east-1:111122223333:b"},
-		}}, func(g *ssmincidents.GetResponsePlanOutput) bool { return len(g.IncidentTemplate.NotificationTargets) == 2 }},
+		}}, func(g *ssmincidents.GetResponsePlanOutput) bool {
+			return len(g.IncidentTemplate.NotificationTargets) == 2
+		}},
 		{"tags replace", ssmincidents.UpdateResponsePlanInput{IncidentTemplateTags: map[string]string{"x": "1"}},
 			func(g *ssmincidents.GetResponsePlanOutput) bool {
 				return reflect.DeepEqual(g.IncidentTemplate.IncidentTags, map[string]string{"x": "1"})

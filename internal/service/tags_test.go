@@ -101,4 +101,3 @@ func TestTagErrors(t *testing.T) {
 	_, err = c.TagResource(ctx, &ssmincidents.TagResourceInput{ResourceArn: aws.String("not-an-arn"), Tags: map[string]string{"k": "v"}})
 	wantAPIError[*types.ValidationException](t, err, "ValidationException")
 }
-

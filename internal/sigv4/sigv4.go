@@ -66,7 +66,7 @@ type Verifier struct {
 	Service string                                            // e.g. "ssm-incidents"
 	Lookup  func(accessKeyID string) (secret string, ok bool) // nil rejects every key
 	Now     func() time.Time                                  // nil means time.Now
-	MaxSkew time.Duration                                     // 0 means 15 minutes
+	MaxSkew time.Duration                                     // 0 or less means 15 minutes
 
 	keys keyCache
 }
@@ -162,7 +162,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	st.buf = appendCanonicalRequest(st.buf[:0], st, r, a.signedHeaders, payloadHex[:])
 	crHash := sha256.Sum256(st.buf)
 
-	// The string to sign is hashed after the key's inner pad; see keyCache.
+	// The string to sign is hashed after the key's inner pad; see signingKey.
 	b := append(st.buf[:0], key.ipad[:]...)
 	b = append(b, algorithm+"\n"...)
 	b = append(b, amzDate...)

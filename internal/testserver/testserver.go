@@ -152,13 +152,19 @@ func (s *Server) DoSigned(method, path string, body []byte, key, secret string, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	s.Sign(req, body, key, secret, t)
+	return s.Send(req)
+}
+
+// Sign signs req, whose body is body, with the official SigV4 signer.
+func (s *Server) Sign(req *http.Request, body []byte, key, secret string, t time.Time) {
+	s.t.Helper()
 	sum := sha256.Sum256(body)
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
 		req, hex.EncodeToString(sum[:]), "ssm-incidents", Region, t)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return s.Send(req)
 }
 
 // Send sends req as it is.
