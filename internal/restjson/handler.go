@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,12 @@ import (
 	"github.com/incidentd/incidentd/internal/service"
 	"github.com/incidentd/incidentd/internal/sigv4"
 )
+
+func init() {
+	// Request ids come from a pool of random bytes rather than one read of
+	// the system's random source per request.
+	uuid.EnableRandPool()
+}
 
 // MaxBodyBytes is the largest request body accepted; larger ones are refused
 // before they are read whole.
@@ -51,7 +58,11 @@ type Handler struct {
 // New returns the handler for svc, accepting requests signed by keys.
 // now may be nil (time.Now).
 func New(svc *service.Service, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
-	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: operations(svc)}
+	return newHandler(operations(svc), keys, log, now)
+}
+
+func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
+	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: ops}
 	h.bodies.New = func() any { return new(bytes.Buffer) }
 	h.verifier = &sigv4.Verifier{
 		Service: SigningName,
@@ -127,7 +138,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 			return principal, 0, serializationError(err)
 		}
 	}
-	in.BindHTTP(r.PathValue, r.URL.Query())
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
+	in.BindHTTP(r.PathValue, query)
 	if err := in.Validate(); err != nil {
 		return principal, 0, err
 	}

@@ -903,7 +903,6 @@ func TestMalformedBodies(t *testing.T) {
 		{"number for a string", "/updateIncidentRecord", `{"arn": 5}`, "arn"},
 		{"boolean for a string", "/updateIncidentRecord", `{"arn": true}`, "arn"},
 		{"string for an integer", "/updateIncidentRecord", `{"arn":"` + record + `","impact":"high"}`, "impact"},
-		{"fraction for an integer", "/updateIncidentRecord", `{"arn":"` + record + `","impact":1.5}`, "impact"},
 		{"integer out of range", "/updateIncidentRecord", `{"arn":"` + record + `","impact":99999999999}`, "impact"},
 		{"string for a list", "/updateIncidentRecord", `{"arn":"` + record + `","chatChannel":{"chatbotSns":"arn:aws:sns:us-east-1:111122223333:t"}}`, "chatbotSns"},
 		{"array for a structure", "/updateIncidentRecord", `{"arn":"` + record + `","chatChannel":[]}`, "chatChannel"},

@@ -16,7 +16,7 @@ var ctx = context.Background()
 
 // setUp creates an ACTIVE replication set for the client's account and
 // returns its ARN.
-func setUp(t *testing.T, c *ssmincidents.Client) string {
+func setUp(t testing.TB, c *ssmincidents.Client) string {
 	t.Helper()
 	out, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{
 		Regions: map[string]types.RegionMapInputValue{"us-east-1": {}},
@@ -28,7 +28,7 @@ func setUp(t *testing.T, c *ssmincidents.Client) string {
 }
 
 // createPlan creates a minimal response plan and returns its ARN.
-func createPlan(t *testing.T, c *ssmincidents.Client, name string) string {
+func createPlan(t testing.TB, c *ssmincidents.Client, name string) string {
 	t.Helper()
 	out, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{
 		Name:             aws.String(name),
@@ -61,3 +61,8 @@ func wantAPIError[T error](t *testing.T, err error, code string) T {
 }
 
 func start(t *testing.T) *testserver.Server { return testserver.Start(t) }
+
+var (
+	setUpB      = setUp
+	createPlanB = createPlan
+)
