@@ -1,0 +1,189 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/sqlite"
+
+	_ "modernc.org/sqlite"
+)
+
+var ctx = context.Background()
+
+func open(t *testing.T, dir string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func plan(account, name string) *domain.ResponsePlan {
+	return &domain.ResponsePlan{
+		ARN: "arn:aws:ssm-incidents::" + account + ":response-plan/" + name, Account: account, Name: name,
+		Template: domain.IncidentTemplate{Title: "t", Impact: 3},
+	}
+}
+
+func TestResponsePlansAndTags(t *testing.T) {
+	s := open(t, t.TempDir())
+	p := plan("111122223333", "a")
+	if err := s.CreateResponsePlan(ctx, p, map[string]string{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateResponsePlan(ctx, p, nil); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	// The same name in another account is another plan.
+	if err := s.CreateResponsePlan(ctx, plan("444455556666", "a"), nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetResponsePlan(ctx, "111122223333", "a")
+	if err != nil || !reflect.DeepEqual(got, p) {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	if _, err := s.GetResponsePlan(ctx, "111122223333", "b"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+
+	// A failing update changes nothing.
+	boom := errors.New("boom")
+	err = s.UpdateResponsePlan(ctx, "111122223333", "a", func(p *domain.ResponsePlan) error {
+		p.Template.Title = "changed"
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	got, _ = s.GetResponsePlan(ctx, "111122223333", "a")
+	if got.Template.Title != "t" {
+		t.Fatal("a failed update was written")
+	}
+
+	ref := domain.ResourceRef{Account: "111122223333", Type: domain.ResourceResponsePlan, ARN: p.ARN, Key: "a"}
+	tags, err := s.Tags(ctx, ref)
+	if err != nil || !reflect.DeepEqual(tags, map[string]string{"k": "v"}) {
+		t.Fatalf("tags %v %v", tags, err)
+	}
+	err = s.UpdateTags(ctx, ref, func(m map[string]string) error { m["x"] = "y"; return boom })
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if tags, _ := s.Tags(ctx, ref); len(tags) != 1 {
+		t.Fatalf("a failed tag update was written: %v", tags)
+	}
+	other := ref
+	other.Account = "444455556666"
+	if tags, err := s.Tags(ctx, other); err != nil || len(tags) != 0 {
+		t.Fatalf("tags leak across accounts: %v %v", tags, err)
+	}
+
+	if err := s.DeleteResponsePlan(ctx, "111122223333", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Tags(ctx, ref); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("tags of a deleted plan: %v", err)
+	}
+	if err := s.DeleteResponsePlan(ctx, "111122223333", "a"); err != nil {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestListResponsePlansIsKeyset(t *testing.T) {
+	s := open(t, t.TempDir())
+	for _, n := range []string{"c", "a", "b", "d"} {
+		if err := s.CreateResponsePlan(ctx, plan("111122223333", n), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := s.ListResponsePlans(ctx, "111122223333", "a", 2)
+	if err != nil || len(page) != 2 || page[0].Name != "b" || page[1].Name != "c" {
+		t.Fatalf("page %v %v", page, err)
+	}
+}
+
+func TestDeleteAccountData(t *testing.T) {
+	s := open(t, t.TempDir())
+	now := time.Now().UTC()
+	rs := &domain.ReplicationSet{ARN: "arn:aws:ssm-incidents::111122223333:replication-set/x", Account: "111122223333", CreatedTime: now,
+		Regions: map[string]*domain.Region{"us-east-1": {SSEKMSKeyID: "DefaultKey", AddedTime: now}}}
+	if err := s.CreateReplicationSet(ctx, rs, map[string]string{"a": "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateReplicationSet(ctx, rs, nil); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("second set: %v", err)
+	}
+	s.CreateResponsePlan(ctx, plan("111122223333", "p"), map[string]string{"k": "v"})
+	s.CreateResponsePlan(ctx, plan("444455556666", "p"), nil)
+
+	refuse := errors.New("protected")
+	if err := s.DeleteAccountData(ctx, "111122223333", func(*domain.ReplicationSet) error { return refuse }); !errors.Is(err, refuse) {
+		t.Fatal(err)
+	}
+	if _, err := s.GetResponsePlan(ctx, "111122223333", "p"); err != nil {
+		t.Fatal("a refused delete removed data")
+	}
+	if err := s.DeleteAccountData(ctx, "111122223333", func(*domain.ReplicationSet) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetReplicationSet(ctx, "111122223333"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if _, err := s.GetResponsePlan(ctx, "111122223333", "p"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if _, err := s.GetResponsePlan(ctx, "444455556666", "p"); err != nil {
+		t.Fatalf("another account's plan went too: %v", err)
+	}
+}
+
+func TestSecretIsStable(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	a, err := s.Secret(ctx, "k", 32)
+	if err != nil || len(a) != 32 {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2 := open(t, dir)
+	b, _ := s2.Secret(ctx, "k", 32)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("secret changed across restarts")
+	}
+}
+
+func TestMigrationsAreRecordedAndNewerSchemaRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	s.Close()
+	// Opening again applies nothing twice.
+	s = open(t, dir)
+	s.Close()
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
+	if n == 0 {
+		t.Fatal("no migration recorded")
+	}
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := sqlite.Open(ctx, dir); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("a newer schema was accepted: %v", err)
+	}
+}
