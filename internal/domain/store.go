@@ -16,6 +16,11 @@ type ResourceRef struct {
 // returns nil. Methods return ErrNotFound or ErrConflict (possibly wrapped)
 // for a missing or duplicate resource; the service layer adds the details.
 type Store interface {
+	// Tx runs fn so that every Store call made with the ctx it receives is
+	// part of one transaction, committed (durably) when fn returns nil and
+	// rolled back when it returns an error.
+	Tx(ctx context.Context, fn func(ctx context.Context) error) error
+
 	// CreateReplicationSet stores rs; ErrConflict when the account has one.
 	CreateReplicationSet(ctx context.Context, rs *ReplicationSet, tags map[string]string) error
 	// GetReplicationSet returns the account's replication set or ErrNotFound.

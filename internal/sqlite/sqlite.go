@@ -5,7 +5,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -28,9 +28,30 @@ import (
 var migrations embed.FS
 
 // Store is a domain.Store on one SQLite file.
+//
+// Writes go through one writer goroutine that owns the only write
+// connection. It commits concurrent transactions together (group commit):
+// each runs inside its own savepoint of one SQLite transaction, so a failing
+// one is rolled back alone, and all of them are acknowledged only after the
+// shared COMMIT has reached the disk. Durability is that of one fsync per
+// transaction; the fsync is shared.
 type Store struct {
 	write *sql.DB // exactly one connection: SQLite has one writer
 	read  *sql.DB
+
+	jobs    chan *job
+	stopped chan struct{}
+	mu      sync.RWMutex // guards closed against sends on jobs
+	closed  bool
+}
+
+// maxBatch bounds how many transactions share one commit.
+const maxBatch = 256
+
+type job struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -58,7 +79,8 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{write: w, read: r}
+	s := &Store{write: w, read: r, jobs: make(chan *job, maxBatch), stopped: make(chan struct{})}
+	go s.writer()
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -66,8 +88,17 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	return s, nil
 }
 
-// Close closes both pools.
+// Close waits for the transactions already queued, then closes both pools.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.jobs)
+	s.mu.Unlock()
+	<-s.stopped
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -102,7 +133,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
+		err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", name, err)
 			}
@@ -120,17 +151,144 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+// errClosed answers writes after Close.
+var errClosed = errors.New("sqlite: store is closed")
+
+type txKey struct{}
+
+// ambient is the write transaction a context carries inside Tx.
+type ambient struct {
+	tx        *sql.Tx
+	savepoint int
+}
+
+// Tx implements domain.Store: fn's reads and writes through ctx form one
+// transaction, committed when fn returns nil.
+func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.tx(ctx, func(ctx context.Context, _ *sql.Tx) error { return fn(ctx) })
+}
+
+// tx runs fn in a write transaction. Inside another transaction (ctx carries
+// one) fn runs in a savepoint of it; otherwise it is queued for the writer
+// and tx returns once its commit is durable.
+func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if a, ok := ctx.Value(txKey{}).(*ambient); ok {
+		a.savepoint++
+		name := "nested" + strconv.Itoa(a.savepoint)
+		if _, err := a.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+			return err
+		}
+		err := fn(ctx, a.tx)
+		if err != nil {
+			if _, rerr := a.tx.ExecContext(ctx, "ROLLBACK TO "+name); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+		}
+		if _, rerr := a.tx.ExecContext(ctx, "RELEASE "+name); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return errClosed
+	}
+	s.jobs <- j
+	s.mu.RUnlock()
+	return <-j.done
+}
+
+// writer commits queued transactions, as many together as are waiting.
+func (s *Store) writer() {
+	defer close(s.stopped)
+	batch := make([]*job, 0, maxBatch)
+	for j := range s.jobs {
+		batch = append(batch[:0], j)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case j, ok := <-s.jobs:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, j)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs each job in its own savepoint of one transaction and reports
+// to each once the transaction is committed.
+func (s *Store) commit(batch []*job) {
+	errs := make([]error, len(batch))
+	tx, err := s.write.BeginTx(context.Background(), nil)
 	if err != nil {
-		return err
+		for _, j := range batch {
+			j.done <- err
+		}
+		return
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
+	for i, j := range batch {
+		// A job runs to its end even if its caller goes away: its writes
+		// are small, and half a job is never committed.
+		ctx := context.WithoutCancel(j.ctx)
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+			errs[i] = err
+			continue
+		}
+		a := &ambient{tx: tx}
+		errs[i] = run(context.WithValue(ctx, txKey{}, a), tx, j.fn)
+		if errs[i] != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
+				// The transaction is unusable: nothing of this batch is committed.
+				tx.Rollback()
+				for k, j := range batch {
+					if k <= i || errs[k] == nil {
+						j.done <- errors.Join(errs[k], err)
+					}
+				}
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil && errs[i] == nil {
+			errs[i] = err
+		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	for i, j := range batch {
+		j.done <- errs[i]
+	}
+}
+
+// run calls fn and turns a panic into an error, so one bad job cannot stop
+// the writer.
+func run(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sqlite: transaction panicked: %v", r)
+		}
+	}()
+	return fn(ctx, tx)
+}
+
+// q returns what reads should go through: the ambient transaction, so that
+// a transaction sees its own writes, or else the pool of readers.
+func (s *Store) q(ctx context.Context) querier {
+	if a, ok := ctx.Value(txKey{}).(*ambient); ok {
+		return a.tx
+	}
+	return s.read
 }
 
 type querier interface {
@@ -155,239 +313,4 @@ func getDoc[T any](ctx context.Context, q querier, query string, args ...any) (*
 
 func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
-
-// CreateReplicationSet implements domain.Store.
-func (s *Store) CreateReplicationSet(ctx context.Context, rs *domain.ReplicationSet, tags map[string]string) error {
-	doc, err := json.Marshal(rs)
-	if err != nil {
-		return err
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO replication_sets (account, arn, doc) VALUES (?, ?, ?)`, rs.Account, rs.ARN, string(doc))
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		if err != nil {
-			return err
-		}
-		return putTags(ctx, tx, rs.Account, rs.ARN, tags)
-	})
-}
-
-// GetReplicationSet implements domain.Store.
-func (s *Store) GetReplicationSet(ctx context.Context, account string) (*domain.ReplicationSet, error) {
-	return getDoc[domain.ReplicationSet](ctx, s.read, `SELECT doc FROM replication_sets WHERE account = ?`, account)
-}
-
-// UpdateReplicationSet implements domain.Store.
-func (s *Store) UpdateReplicationSet(ctx context.Context, account string, fn func(*domain.ReplicationSet) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		rs, err := getDoc[domain.ReplicationSet](ctx, tx, `SELECT doc FROM replication_sets WHERE account = ?`, account)
-		if err != nil {
-			return err
-		}
-		if err := fn(rs); err != nil {
-			return err
-		}
-		doc, err := json.Marshal(rs)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE replication_sets SET doc = ? WHERE account = ?`, string(doc), account)
-		return err
-	})
-}
-
-// DeleteAccountData implements domain.Store.
-func (s *Store) DeleteAccountData(ctx context.Context, account string, check func(*domain.ReplicationSet) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		rs, err := getDoc[domain.ReplicationSet](ctx, tx, `SELECT doc FROM replication_sets WHERE account = ?`, account)
-		if err != nil {
-			return err
-		}
-		if err := check(rs); err != nil {
-			return err
-		}
-		for _, table := range []string{"replication_sets", "response_plans", "tags"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE account = ?`, account); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// CreateResponsePlan implements domain.Store.
-func (s *Store) CreateResponsePlan(ctx context.Context, p *domain.ResponsePlan, tags map[string]string) error {
-	doc, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO response_plans (account, name, doc) VALUES (?, ?, ?)`, p.Account, p.Name, string(doc))
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		if err != nil {
-			return err
-		}
-		return putTags(ctx, tx, p.Account, p.ARN, tags)
-	})
-}
-
-// GetResponsePlan implements domain.Store.
-func (s *Store) GetResponsePlan(ctx context.Context, account, name string) (*domain.ResponsePlan, error) {
-	return getDoc[domain.ResponsePlan](ctx, s.read, `SELECT doc FROM response_plans WHERE account = ? AND name = ?`, account, name)
-}
-
-// ListResponsePlans implements domain.Store.
-func (s *Store) ListResponsePlans(ctx context.Context, account, after string, limit int) ([]*domain.ResponsePlan, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT doc FROM response_plans WHERE account = ? AND name > ? ORDER BY name LIMIT ?`, account, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*domain.ResponsePlan
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		p := new(domain.ResponsePlan)
-		if err := json.Unmarshal([]byte(doc), p); err != nil {
-			return nil, fmt.Errorf("decode stored document: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
-// UpdateResponsePlan implements domain.Store.
-func (s *Store) UpdateResponsePlan(ctx context.Context, account, name string, fn func(*domain.ResponsePlan) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		p, err := getDoc[domain.ResponsePlan](ctx, tx, `SELECT doc FROM response_plans WHERE account = ? AND name = ?`, account, name)
-		if err != nil {
-			return err
-		}
-		if err := fn(p); err != nil {
-			return err
-		}
-		doc, err := json.Marshal(p)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE response_plans SET doc = ? WHERE account = ? AND name = ?`, string(doc), account, name)
-		return err
-	})
-}
-
-// DeleteResponsePlan implements domain.Store.
-func (s *Store) DeleteResponsePlan(ctx context.Context, account, name string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		var arn string
-		err := tx.QueryRowContext(ctx, `DELETE FROM response_plans WHERE account = ? AND name = ? RETURNING json_extract(doc, '$.arn')`, account, name).Scan(&arn)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM tags WHERE account = ? AND resource_arn = ?`, account, arn)
-		return err
-	})
-}
-
-func resourceExists(ctx context.Context, q querier, r domain.ResourceRef) error {
-	var query string
-	switch r.Type {
-	case domain.ResourceReplicationSet:
-		query = `SELECT 1 FROM replication_sets WHERE account = ? AND arn = ?`
-	case domain.ResourceResponsePlan:
-		query = `SELECT 1 FROM response_plans WHERE account = ? AND name = ?`
-	default:
-		return domain.ErrNotFound
-	}
-	var one int
-	if err := q.QueryRowContext(ctx, query, r.Account, r.Key).Scan(&one); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return domain.ErrNotFound
-		}
-		return err
-	}
-	return nil
-}
-
-func readTags(ctx context.Context, q querier, account, arn string) (map[string]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT key, value FROM tags WHERE account = ? AND resource_arn = ?`, account, arn)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	tags := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
-		}
-		tags[k] = v
-	}
-	return tags, rows.Err()
-}
-
-func putTags(ctx context.Context, tx *sql.Tx, account, arn string, tags map[string]string) error {
-	for k, v := range tags {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (account, resource_arn, key, value) VALUES (?, ?, ?, ?)
-			ON CONFLICT (account, resource_arn, key) DO UPDATE SET value = excluded.value`, account, arn, k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Tags implements domain.Store.
-func (s *Store) Tags(ctx context.Context, r domain.ResourceRef) (map[string]string, error) {
-	if err := resourceExists(ctx, s.read, r); err != nil {
-		return nil, err
-	}
-	return readTags(ctx, s.read, r.Account, r.ARN)
-}
-
-// UpdateTags implements domain.Store.
-func (s *Store) UpdateTags(ctx context.Context, r domain.ResourceRef, fn func(map[string]string) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := resourceExists(ctx, tx, r); err != nil {
-			return err
-		}
-		tags, err := readTags(ctx, tx, r.Account, r.ARN)
-		if err != nil {
-			return err
-		}
-		if err := fn(tags); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE account = ? AND resource_arn = ?`, r.Account, r.ARN); err != nil {
-			return err
-		}
-		return putTags(ctx, tx, r.Account, r.ARN, tags)
-	})
-}
-
-// Secret implements domain.Store.
-func (s *Store) Secret(ctx context.Context, name string, size int) ([]byte, error) {
-	var v []byte
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		v = make([]byte, size)
-		rand.Read(v)
-		_, err = tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?)`, name, v)
-		return err
-	})
-	return v, err
 }

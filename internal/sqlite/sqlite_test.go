@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -185,5 +186,80 @@ func TestMigrationsAreRecordedAndNewerSchemaRefused(t *testing.T) {
 	db.Close()
 	if _, err := sqlite.Open(ctx, dir); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("a newer schema was accepted: %v", err)
+	}
+}
+
+// TestConcurrentTransactionsCommitTogetherAndFailAlone runs many concurrent
+// transactions, some of which fail or panic, and checks that exactly the
+// successful ones are stored, also after reopening the database.
+func TestConcurrentTransactionsCommitTogetherAndFailAlone(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	const n = 300
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.Tx(ctx, func(ctx context.Context) error {
+				if err := s.CreateResponsePlan(ctx, plan("111122223333", fmt.Sprintf("p%03d", i)), nil); err != nil {
+					return err
+				}
+				switch i % 10 {
+				case 3:
+					return fmt.Errorf("refused %d", i)
+				case 7:
+					panic("boom")
+				}
+				return nil
+			})
+		}()
+	}
+	failed := 0
+	for range n {
+		if err := <-errs; err != nil {
+			failed++
+		}
+	}
+	if failed != 2*n/10 {
+		t.Fatalf("%d transactions failed, want %d", failed, 2*n/10)
+	}
+	s.Close()
+	s = open(t, dir)
+	all, err := s.ListResponsePlans(ctx, "111122223333", "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != n-failed {
+		t.Fatalf("%d plans stored, want %d", len(all), n-failed)
+	}
+	for _, p := range all {
+		var i int
+		fmt.Sscanf(p.Name, "p%03d", &i)
+		if i%10 == 3 || i%10 == 7 {
+			t.Fatalf("plan %s of a failed transaction was stored", p.Name)
+		}
+	}
+}
+
+// TestNestedFailureRollsBackOnlyItself checks that a failed store call
+// inside a transaction leaves nothing behind while the transaction goes on.
+func TestNestedFailureRollsBackOnlyItself(t *testing.T) {
+	s := open(t, t.TempDir())
+	err := s.Tx(ctx, func(ctx context.Context) error {
+		if err := s.CreateResponsePlan(ctx, plan("111122223333", "a"), map[string]string{"k": "v"}); err != nil {
+			return err
+		}
+		if err := s.CreateResponsePlan(ctx, plan("111122223333", "a"), map[string]string{"x": "y"}); !errors.Is(err, domain.ErrConflict) {
+			return fmt.Errorf("want conflict, got %v", err)
+		}
+		// The transaction sees its own write.
+		_, err := s.GetResponsePlan(ctx, "111122223333", "a")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, _ := s.Tags(ctx, domain.ResourceRef{Account: "111122223333", Type: domain.ResourceResponsePlan, ARN: plan("111122223333", "a").ARN, Key: "a"})
+	if !reflect.DeepEqual(tags, map[string]string{"k": "v"}) {
+		t.Fatalf("tags %v", tags)
 	}
 }
