@@ -1,6 +1,9 @@
 package domain
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ResourceRef names a taggable resource of an account.
 type ResourceRef struct {
@@ -47,6 +50,43 @@ type Store interface {
 	Tags(ctx context.Context, r ResourceRef) (map[string]string, error)
 	// UpdateTags applies fn to the tags of an existing resource in one transaction.
 	UpdateTags(ctx context.Context, r ResourceRef, fn func(tags map[string]string) error) error
+
+	// GetIdempotencyRecord returns the record of a clientToken or ErrNotFound.
+	GetIdempotencyRecord(ctx context.Context, account, operation, token string) (*IdempotencyRecord, error)
+	// PutIdempotencyRecord stores r, replacing an older record of the same token.
+	PutIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
+	// PurgeIdempotencyRecords deletes records created before t.
+	PurgeIdempotencyRecords(ctx context.Context, before time.Time) (int64, error)
+
+	// CreateIncidentRecord stores a new record with its tags and related items.
+	CreateIncidentRecord(ctx context.Context, r *IncidentRecord, tags map[string]string, items []RelatedItem) error
+	// GetIncidentRecord returns the record or ErrNotFound.
+	GetIncidentRecord(ctx context.Context, account, arn string) (*IncidentRecord, error)
+	// PutIncidentRecord replaces a stored record; ErrNotFound when there is none.
+	PutIncidentRecord(ctx context.Context, r *IncidentRecord) error
+	// DeleteIncidentRecord removes a record with its timeline, related items
+	// and tags; deleting a missing record is not an error.
+	DeleteIncidentRecord(ctx context.Context, account, arn string) error
+	// FindOpenIncident returns the account's OPEN record with that
+	// dedupeString, or ErrNotFound.
+	FindOpenIncident(ctx context.Context, account, dedupeString string) (*IncidentRecord, error)
+	// ListIncidentRecords returns up to limit records matching every
+	// condition, newest first, after the cursor when one is given.
+	ListIncidentRecords(ctx context.Context, account string, conds []IncidentCondition, after *IncidentCursor, limit int) ([]*IncidentRecord, error)
+
+	// AddTimelineEvent stores a new event.
+	AddTimelineEvent(ctx context.Context, e *TimelineEvent) error
+	// GetTimelineEvent returns the event or ErrNotFound.
+	GetTimelineEvent(ctx context.Context, account, incidentARN, eventID string) (*TimelineEvent, error)
+	// ListTimelineEvents returns up to limit events of an incident in the
+	// filter's order, after the cursor when one is given.
+	ListTimelineEvents(ctx context.Context, account, incidentARN string, f TimelineFilter, after *TimelineCursor, limit int) ([]*TimelineEvent, error)
+
+	// ListRelatedItems returns the related items of an incident in the order they were added.
+	ListRelatedItems(ctx context.Context, account, incidentARN string) ([]RelatedItem, error)
+
+	// AddOutboxMessage queues a notification.
+	AddOutboxMessage(ctx context.Context, m *OutboxMessage) error
 
 	// Secret returns the named random secret, creating it with size bytes on first use.
 	Secret(ctx context.Context, name string, size int) ([]byte, error)

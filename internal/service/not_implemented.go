@@ -11,40 +11,12 @@ import (
 // Each answers with a NotImplementedError naming it, after its input has
 // passed the model's validation; none pretends to succeed.
 
-// StartIncident is not provided yet. Errors: NotImplementedError.
-func (s *Service) StartIncident(ctx context.Context, in *model.StartIncidentInput) (*model.StartIncidentOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "StartIncident"}
-}
 
-// GetIncidentRecord is not provided yet. Errors: NotImplementedError.
-func (s *Service) GetIncidentRecord(ctx context.Context, in *model.GetIncidentRecordInput) (*model.GetIncidentRecordOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "GetIncidentRecord"}
-}
 
-// UpdateIncidentRecord is not provided yet. Errors: NotImplementedError.
-func (s *Service) UpdateIncidentRecord(ctx context.Context, in *model.UpdateIncidentRecordInput) (*model.UpdateIncidentRecordOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "UpdateIncidentRecord"}
-}
 
-// ListIncidentRecords is not provided yet. Errors: NotImplementedError.
-func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListIncidentRecordsInput) (*model.ListIncidentRecordsOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "ListIncidentRecords"}
-}
 
-// DeleteIncidentRecord is not provided yet. Errors: NotImplementedError.
-func (s *Service) DeleteIncidentRecord(ctx context.Context, in *model.DeleteIncidentRecordInput) (*model.DeleteIncidentRecordOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "DeleteIncidentRecord"}
-}
 
-// ListTimelineEvents is not provided yet. Errors: NotImplementedError.
-func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimelineEventsInput) (*model.ListTimelineEventsOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "ListTimelineEvents"}
-}
 
-// GetTimelineEvent is not provided yet. Errors: NotImplementedError.
-func (s *Service) GetTimelineEvent(ctx context.Context, in *model.GetTimelineEventInput) (*model.GetTimelineEventOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "GetTimelineEvent"}
-}
 
 // CreateTimelineEvent is not provided yet. Errors: NotImplementedError.
 func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimelineEventInput) (*model.CreateTimelineEventOutput, error) {

@@ -30,6 +30,12 @@ func kmsKey(id *string) string {
 // Errors: ConflictError when the account already has one; ValidationError for
 // a malformed region name.
 func (s *Service) CreateReplicationSet(ctx context.Context, in *model.CreateReplicationSetInput) (*model.CreateReplicationSetOutput, error) {
+	return idempotent(s, ctx, "CreateReplicationSet", in.ClientToken, in, func(ctx context.Context) (*model.CreateReplicationSetOutput, error) {
+		return s.createReplicationSet(ctx, in)
+	})
+}
+
+func (s *Service) createReplicationSet(ctx context.Context, in *model.CreateReplicationSetInput) (*model.CreateReplicationSetOutput, error) {
 	c := caller(ctx)
 	now := s.clock()
 	rs := &domain.ReplicationSet{
@@ -139,6 +145,12 @@ func (s *Service) ListReplicationSets(ctx context.Context, in *model.ListReplica
 // region is already there; ValidationError for a region that is absent, too
 // young to delete, beyond the three-region limit, or protected from deletion.
 func (s *Service) UpdateReplicationSet(ctx context.Context, in *model.UpdateReplicationSetInput) (*model.UpdateReplicationSetOutput, error) {
+	return idempotent(s, ctx, "UpdateReplicationSet", in.ClientToken, in, func(ctx context.Context) (*model.UpdateReplicationSetOutput, error) {
+		return s.updateReplicationSet(ctx, in)
+	})
+}
+
+func (s *Service) updateReplicationSet(ctx context.Context, in *model.UpdateReplicationSetInput) (*model.UpdateReplicationSetOutput, error) {
 	c := caller(ctx)
 	rs, err := s.replicationSet(ctx, *in.Arn)
 	if err != nil {
@@ -205,6 +217,12 @@ func (s *Service) UpdateReplicationSet(ctx context.Context, in *model.UpdateRepl
 // UpdateDeletionProtection turns deletion protection of the set on or off.
 // Errors: NotFoundError.
 func (s *Service) UpdateDeletionProtection(ctx context.Context, in *model.UpdateDeletionProtectionInput) (*model.UpdateDeletionProtectionOutput, error) {
+	return idempotent(s, ctx, "UpdateDeletionProtection", in.ClientToken, in, func(ctx context.Context) (*model.UpdateDeletionProtectionOutput, error) {
+		return s.updateDeletionProtection(ctx, in)
+	})
+}
+
+func (s *Service) updateDeletionProtection(ctx context.Context, in *model.UpdateDeletionProtectionInput) (*model.UpdateDeletionProtectionOutput, error) {
 	c := caller(ctx)
 	now := s.clock()
 	err := s.store.UpdateReplicationSet(ctx, c.Account, func(rs *domain.ReplicationSet) error {

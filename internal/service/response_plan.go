@@ -19,6 +19,12 @@ func responsePlanNotFound(arn string) error {
 // Errors: ValidationError without an ACTIVE replication set; ConflictError
 // when the account has a plan of that name.
 func (s *Service) CreateResponsePlan(ctx context.Context, in *model.CreateResponsePlanInput) (*model.CreateResponsePlanOutput, error) {
+	return idempotent(s, ctx, "CreateResponsePlan", in.ClientToken, in, func(ctx context.Context) (*model.CreateResponsePlanOutput, error) {
+		return s.createResponsePlan(ctx, in)
+	})
+}
+
+func (s *Service) createResponsePlan(ctx context.Context, in *model.CreateResponsePlanInput) (*model.CreateResponsePlanOutput, error) {
 	c := caller(ctx)
 	if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
 		return nil, err
@@ -131,6 +137,12 @@ func (s *Service) ListResponsePlans(ctx context.Context, in *model.ListResponseP
 // them); a chatChannel of {"empty":{}} removes the chat channel.
 // Errors: NotFoundError; ValidationError for an ARN that is not a plan's.
 func (s *Service) UpdateResponsePlan(ctx context.Context, in *model.UpdateResponsePlanInput) (*model.UpdateResponsePlanOutput, error) {
+	return idempotent(s, ctx, "UpdateResponsePlan", in.ClientToken, in, func(ctx context.Context) (*model.UpdateResponsePlanOutput, error) {
+		return s.updateResponsePlan(ctx, in)
+	})
+}
+
+func (s *Service) updateResponsePlan(ctx context.Context, in *model.UpdateResponsePlanInput) (*model.UpdateResponsePlanOutput, error) {
 	a, err := responsePlanName(*in.Arn)
 	if err != nil {
 		return nil, err

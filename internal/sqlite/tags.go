@@ -15,6 +15,8 @@ func resourceExists(ctx context.Context, q querier, r domain.ResourceRef) error 
 		query = `SELECT 1 FROM replication_sets WHERE account = ? AND arn = ?`
 	case domain.ResourceResponsePlan:
 		query = `SELECT 1 FROM response_plans WHERE account = ? AND name = ?`
+	case domain.ResourceIncidentRecord:
+		query = `SELECT 1 FROM incident_records WHERE account = ? AND arn = ?`
 	default:
 		return domain.ErrNotFound
 	}

@@ -1,0 +1,91 @@
+package domain
+
+import "time"
+
+// Incident record statuses.
+const (
+	IncidentOpen     = "OPEN"
+	IncidentResolved = "RESOLVED"
+)
+
+// SourceCustom is the source of an incident started by hand (StartIncident
+// without triggerDetails).
+const SourceCustom = "aws.ssm-incidents.custom"
+
+// IncidentRecord is one incident.
+type IncidentRecord struct {
+	ARN                  string               `json:"arn"`
+	Account              string               `json:"account"`
+	PlanName             string               `json:"planName"`
+	Title                string               `json:"title"`
+	Summary              *string              `json:"summary,omitempty"`
+	Status               string               `json:"status"`
+	Impact               int32                `json:"impact"`
+	CreationTime         time.Time            `json:"creationTime"`
+	ResolvedTime         *time.Time           `json:"resolvedTime,omitempty"`
+	LastModifiedBy       string               `json:"lastModifiedBy"`
+	LastModifiedTime     time.Time            `json:"lastModifiedTime"`
+	DedupeString         string               `json:"dedupeString"`
+	Source               IncidentRecordSource `json:"incidentRecordSource"`
+	ChatChannel          *ChatChannel         `json:"chatChannel,omitempty"`
+	NotificationTargets  []string             `json:"notificationTargets,omitempty"`
+	AutomationExecutions []string             `json:"automationExecutions,omitempty"` // SSM execution ARNs
+}
+
+// IncidentRecordSource tells who or what started an incident.
+type IncidentRecordSource struct {
+	CreatedBy   string  `json:"createdBy"`
+	InvokedBy   *string `json:"invokedBy,omitempty"`
+	ResourceARN *string `json:"resourceArn,omitempty"`
+	Source      string  `json:"source"`
+}
+
+// IncidentCondition is one filter of ListIncidentRecords. Conditions are
+// ANDed; the values of one condition are ORed.
+type IncidentCondition struct {
+	Key     string // creationTime, impact, status, createdBy
+	Before  *time.Time
+	After   *time.Time
+	Ints    []int32
+	Strings []string
+}
+
+// IncidentCursor is where a page of incident records ends: records are
+// listed newest first, ties broken by ARN.
+type IncidentCursor struct {
+	CreationTime time.Time
+	ARN          string
+}
+
+// RelatedItem is a resource, link or metric attached to an incident.
+type RelatedItem struct {
+	GeneratedID string    `json:"generatedId"`
+	Type        string    `json:"type"`
+	Value       ItemValue `json:"value"`
+	Title       *string   `json:"title,omitempty"`
+}
+
+// ItemValue is the one value of a related item.
+type ItemValue struct {
+	ARN                     *string                  `json:"arn,omitempty"`
+	URL                     *string                  `json:"url,omitempty"`
+	MetricDefinition        *string                  `json:"metricDefinition,omitempty"`
+	PagerDutyIncidentDetail *PagerDutyIncidentDetail `json:"pagerDutyIncidentDetail,omitempty"`
+}
+
+// PagerDutyIncidentDetail names a PagerDuty incident.
+type PagerDutyIncidentDetail struct {
+	ID          string  `json:"id"`
+	AutoResolve *bool   `json:"autoResolve,omitempty"`
+	SecretID    *string `json:"secretId,omitempty"`
+}
+
+// OutboxMessage is a notification to deliver about an incident, written in
+// the same transaction as the change it describes.
+type OutboxMessage struct {
+	Account     string
+	IncidentARN string
+	DetailType  string // e.g. "SSM Incident Record Update"
+	Payload     []byte // the event, JSON
+	CreatedTime time.Time
+}

@@ -1,0 +1,82 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/model"
+)
+
+// IdempotencyWindow is how long a clientToken is remembered.
+const IdempotencyWindow = 24 * time.Hour
+
+// idempotent runs an operation that takes a clientToken. The first request
+// with a token runs and its output is stored, in the same transaction as the
+// operation's effects. A repeat within IdempotencyWindow from the same
+// account for the same operation returns that output without running again;
+// a repeat with other parameters is refused. Requests without a token run
+// as they are. Errors are not remembered: a failed request may be retried.
+func idempotent[I any, O any](s *Service, ctx context.Context, op string, token *string, in *I, run func(ctx context.Context) (*O, error)) (*O, error) {
+	var out *O
+	if token == nil || *token == "" {
+		err := s.store.Tx(ctx, func(ctx context.Context) error {
+			var err error
+			out, err = run(ctx)
+			return err
+		})
+		return out, err
+	}
+	account := caller(ctx).Account
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(append([]byte(op+"\n"), body...))
+	now := s.clock()
+	err = s.store.Tx(ctx, func(ctx context.Context) error {
+		rec, err := s.store.GetIdempotencyRecord(ctx, account, op, *token)
+		switch {
+		case err == nil && rec.CreatedTime.After(now.Add(-IdempotencyWindow)):
+			if !bytes.Equal(rec.RequestHash, sum[:]) {
+				return tokenReused(op, *token)
+			}
+			out = new(O)
+			return json.Unmarshal(rec.Result, out)
+		case err != nil && !errors.Is(err, domain.ErrNotFound):
+			return err
+		}
+		if out, err = run(ctx); err != nil {
+			return err
+		}
+		result, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		return s.store.PutIdempotencyRecord(ctx, &domain.IdempotencyRecord{
+			Account: account, Operation: op, Token: *token, RequestHash: sum[:], Result: result, CreatedTime: now,
+		})
+	})
+	return out, err
+}
+
+// tokenReused is the answer to a clientToken repeated with other
+// parameters: ConflictException where the operation models it, else
+// ValidationException.
+func tokenReused(op, token string) error {
+	msg := "The clientToken " + token + " was already used for a " + op + " request with different parameters; use a new clientToken for a new request."
+	if o, ok := model.OperationByName(op); ok && slices.Contains(o.Errors, "ConflictException") {
+		return &domain.ConflictError{Message: msg}
+	}
+	return &domain.ValidationError{Message: msg}
+}
+
+// PurgeIdempotencyRecords forgets clientTokens older than IdempotencyWindow.
+func (s *Service) PurgeIdempotencyRecords(ctx context.Context) (int64, error) {
+	return s.store.PurgeIdempotencyRecords(ctx, s.clock().Add(-IdempotencyWindow))
+}

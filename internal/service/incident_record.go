@@ -1,0 +1,382 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/model"
+)
+
+func incidentNotFound(arn string) error {
+	return domain.NotFound(domain.ResourceIncidentRecord, arn, "Incident record %s not found", arn)
+}
+
+// incidentARN returns the parsed ARN when it names an incident record of
+// the caller's account; anything else is answered as not found.
+func incidentARN(ctx context.Context, arn string) (ARN, error) {
+	a, ok := ParseARN(arn)
+	if !ok || a.Type != "incident-record" || a.Account != caller(ctx).Account || !strings.Contains(a.ID, "/") {
+		return ARN{}, incidentNotFound(arn)
+	}
+	return a, nil
+}
+
+// incidentRecord loads the caller's incident record that arn names.
+func (s *Service) incidentRecord(ctx context.Context, arn string) (*domain.IncidentRecord, error) {
+	if _, err := incidentARN(ctx, arn); err != nil {
+		return nil, err
+	}
+	r, err := s.store.GetIncidentRecord(ctx, caller(ctx).Account, arn)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, incidentNotFound(arn)
+	}
+	return r, err
+}
+
+// generatedID returns a related item id: related-item/TYPE/32 upper-case hex digits.
+func generatedID(itemType string) string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "related-item/" + itemType + "/" + strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+func relatedItemIn(it model.RelatedItem) domain.RelatedItem {
+	v := it.Identifier.Value
+	out := domain.RelatedItem{
+		GeneratedID: generatedID(*it.Identifier.Type),
+		Type:        *it.Identifier.Type,
+		Title:       it.Title,
+		Value:       domain.ItemValue{ARN: v.Arn, URL: v.Url, MetricDefinition: v.MetricDefinition},
+	}
+	if p := v.PagerDutyIncidentDetail; p != nil {
+		out.Value.PagerDutyIncidentDetail = &domain.PagerDutyIncidentDetail{ID: *p.Id, AutoResolve: p.AutoResolve, SecretID: p.SecretId}
+	}
+	return out
+}
+
+// StartIncident starts an incident from a response plan. While an OPEN
+// incident with the same dedupeString exists in the account, its ARN is
+// returned and nothing is created.
+// Errors: NotFoundError for a missing plan; ValidationError without an
+// ACTIVE replication set; ConflictError for a clientToken reused with other
+// parameters.
+func (s *Service) StartIncident(ctx context.Context, in *model.StartIncidentInput) (*model.StartIncidentOutput, error) {
+	return idempotent(s, ctx, "StartIncident", in.ClientToken, in, func(ctx context.Context) (*model.StartIncidentOutput, error) {
+		return s.startIncident(ctx, in)
+	})
+}
+
+func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInput) (*model.StartIncidentOutput, error) {
+	c := caller(ctx)
+	plan, err := s.responsePlan(ctx, *in.ResponsePlanArn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
+		return nil, err
+	}
+	t := plan.Template
+	if d := deref(t.DedupeString); d != "" {
+		open, err := s.store.FindOpenIncident(ctx, c.Account, d)
+		if err == nil {
+			return &model.StartIncidentOutput{IncidentRecordArn: &open.ARN}, nil
+		}
+		if !errors.Is(err, domain.ErrNotFound) {
+			return nil, err
+		}
+	}
+	now := s.clock()
+	r := &domain.IncidentRecord{
+		ARN:                 makeARN(c.Account, "incident-record", plan.Name+"/"+uuid.NewString()),
+		Account:             c.Account,
+		PlanName:            plan.Name,
+		Title:               t.Title,
+		Summary:             t.Summary,
+		Status:              domain.IncidentOpen,
+		Impact:              t.Impact,
+		CreationTime:        now,
+		LastModifiedBy:      c.Principal,
+		LastModifiedTime:    now,
+		DedupeString:        deref(t.DedupeString),
+		ChatChannel:         plan.ChatChannel,
+		NotificationTargets: t.NotificationTargets,
+		Source: domain.IncidentRecordSource{
+			CreatedBy: c.Principal,
+			InvokedBy: ptr(c.Principal),
+			Source:    domain.SourceCustom,
+		},
+	}
+	if in.Title != nil {
+		r.Title = *in.Title
+	}
+	if in.Impact != nil {
+		r.Impact = *in.Impact
+	}
+	if r.DedupeString == "" {
+		r.DedupeString = uuid.NewString()
+	}
+	if td := in.TriggerDetails; td != nil {
+		r.Source.Source = *td.Source
+		r.Source.ResourceARN = td.TriggerArn
+	}
+	items := make([]domain.RelatedItem, 0, len(in.RelatedItems))
+	for _, it := range in.RelatedItems {
+		items = append(items, relatedItemIn(it))
+	}
+	if err := s.store.CreateIncidentRecord(ctx, r, t.IncidentTags, items); err != nil {
+		return nil, err
+	}
+	if err := s.recordStart(ctx, r, in.TriggerDetails, now); err != nil {
+		return nil, err
+	}
+	return &model.StartIncidentOutput{IncidentRecordArn: &r.ARN}, nil
+}
+
+// GetIncidentRecord returns every member of an incident record.
+// Errors: NotFoundError.
+func (s *Service) GetIncidentRecord(ctx context.Context, in *model.GetIncidentRecordInput) (*model.GetIncidentRecordOutput, error) {
+	r, err := s.incidentRecord(ctx, *in.Arn)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.IncidentRecord{
+		Arn:                  &r.ARN,
+		Title:                &r.Title,
+		Summary:              r.Summary,
+		Status:               &r.Status,
+		Impact:               &r.Impact,
+		CreationTime:         model.NewTimestamp(r.CreationTime),
+		LastModifiedBy:       &r.LastModifiedBy,
+		LastModifiedTime:     model.NewTimestamp(r.LastModifiedTime),
+		DedupeString:         &r.DedupeString,
+		IncidentRecordSource: sourceOut(r.Source),
+		ChatChannel:          chatChannelOut(r.ChatChannel),
+		NotificationTargets:  notificationItems(r.NotificationTargets),
+	}
+	if r.ResolvedTime != nil {
+		out.ResolvedTime = model.NewTimestamp(*r.ResolvedTime)
+	}
+	for _, e := range r.AutomationExecutions {
+		out.AutomationExecutions = append(out.AutomationExecutions, model.AutomationExecution{SsmExecutionArn: ptr(e)})
+	}
+	return &model.GetIncidentRecordOutput{IncidentRecord: out}, nil
+}
+
+func sourceOut(src domain.IncidentRecordSource) *model.IncidentRecordSource {
+	return &model.IncidentRecordSource{CreatedBy: ptr(src.CreatedBy), InvokedBy: src.InvokedBy, ResourceArn: src.ResourceARN, Source: ptr(src.Source)}
+}
+
+// attributeChange is one member an update changed, as timeline events and
+// notifications report it.
+type attributeChange struct {
+	AttributeName string `json:"attributeName"`
+	NewValue      string `json:"newValue"`
+	OldValue      string `json:"oldValue,omitempty"`
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// UpdateIncidentRecord changes the members present in the request and no
+// others. Resolving sets resolvedTime; reopening clears it. Each update that
+// changes something adds an "SSM Incident Record Update" timeline event and
+// queues a notification, in the same transaction.
+// Errors: NotFoundError; ConflictError for a clientToken reused with other
+// parameters.
+func (s *Service) UpdateIncidentRecord(ctx context.Context, in *model.UpdateIncidentRecordInput) (*model.UpdateIncidentRecordOutput, error) {
+	return idempotent(s, ctx, "UpdateIncidentRecord", in.ClientToken, in, func(ctx context.Context) (*model.UpdateIncidentRecordOutput, error) {
+		return s.updateIncidentRecord(ctx, in)
+	})
+}
+
+func (s *Service) updateIncidentRecord(ctx context.Context, in *model.UpdateIncidentRecordInput) (*model.UpdateIncidentRecordOutput, error) {
+	c := caller(ctx)
+	r, err := s.incidentRecord(ctx, *in.Arn)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	var changes []attributeChange
+	change := func(name, old, new string) {
+		if old != new {
+			changes = append(changes, attributeChange{AttributeName: name, NewValue: new, OldValue: old})
+		}
+	}
+	if in.Title != nil {
+		change("title", r.Title, *in.Title)
+		r.Title = *in.Title
+	}
+	if in.Summary != nil {
+		change("summary", deref(r.Summary), *in.Summary)
+		r.Summary = in.Summary
+	}
+	if in.Impact != nil {
+		change("impact", strconv.Itoa(int(r.Impact)), strconv.Itoa(int(*in.Impact)))
+		r.Impact = *in.Impact
+	}
+	if in.Status != nil {
+		change("status", r.Status, *in.Status)
+		switch {
+		case *in.Status == domain.IncidentResolved && r.Status != domain.IncidentResolved:
+			r.ResolvedTime = &now
+		case *in.Status == domain.IncidentOpen:
+			r.ResolvedTime = nil
+		}
+		r.Status = *in.Status
+	}
+	if in.ChatChannel != nil {
+		cc := chatChannelIn(in.ChatChannel)
+		change("chatChannel", jsonString(chatChannelOut(r.ChatChannel)), jsonString(chatChannelOut(cc)))
+		r.ChatChannel = cc
+	}
+	if in.NotificationTargets != nil {
+		targets := snsTargets(in.NotificationTargets)
+		if len(targets) == 0 {
+			targets = nil
+		}
+		change("notificationTargets", jsonString(notificationItems(r.NotificationTargets)), jsonString(notificationItems(targets)))
+		r.NotificationTargets = targets
+	}
+	r.LastModifiedBy = c.Principal
+	r.LastModifiedTime = now
+	if err := s.store.PutIncidentRecord(ctx, r); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return nil, incidentNotFound(r.ARN)
+		}
+		return nil, err
+	}
+	if len(changes) > 0 {
+		if err := s.recordUpdate(ctx, r, changes, now); err != nil {
+			return nil, err
+		}
+	}
+	return &model.UpdateIncidentRecordOutput{}, nil
+}
+
+// incidentConditions checks the filters of ListIncidentRecords.
+func incidentConditions(filters []model.Filter) ([]domain.IncidentCondition, error) {
+	var conds []domain.IncidentCondition
+	for _, f := range filters {
+		key, cond := *f.Key, f.Condition
+		c := domain.IncidentCondition{Key: key}
+		switch key {
+		case "creationTime":
+			if cond.Equals != nil {
+				return nil, domain.Invalid("The filter creationTime takes a before or after condition, not equals.")
+			}
+			if cond.Before != nil {
+				c.Before = ptr(cond.Before.Time())
+			}
+			if cond.After != nil {
+				c.After = ptr(cond.After.Time())
+			}
+		case "impact":
+			if cond.Equals == nil || cond.Equals.IntegerValues == nil {
+				return nil, domain.Invalid("The filter impact takes an equals condition with integerValues.")
+			}
+			if len(cond.Equals.IntegerValues) == 0 {
+				return nil, domain.Invalid("The filter impact needs at least one value.")
+			}
+			for _, v := range cond.Equals.IntegerValues {
+				if v < 1 || v > 5 {
+					return nil, domain.Invalid("The filter impact takes values from 1 to 5, not %d.", v)
+				}
+			}
+			c.Ints = cond.Equals.IntegerValues
+		case "status", "createdBy":
+			if cond.Equals == nil || cond.Equals.StringValues == nil {
+				return nil, domain.Invalid("The filter %s takes an equals condition with stringValues.", key)
+			}
+			if len(cond.Equals.StringValues) == 0 {
+				return nil, domain.Invalid("The filter %s needs at least one value.", key)
+			}
+			if key == "status" {
+				for _, v := range cond.Equals.StringValues {
+					if v != domain.IncidentOpen && v != domain.IncidentResolved {
+						return nil, domain.Invalid("The filter status takes OPEN or RESOLVED, not %s.", v)
+					}
+				}
+				if slices.Contains(cond.Equals.StringValues, domain.IncidentOpen) && slices.Contains(cond.Equals.StringValues, domain.IncidentResolved) {
+					continue // every record matches
+				}
+			}
+			c.Strings = cond.Equals.StringValues
+		default:
+			return nil, domain.Invalid("Unknown filter key %s: use creationTime, impact, status or createdBy.", key)
+		}
+		conds = append(conds, c)
+	}
+	return conds, nil
+}
+
+// ListIncidentRecords lists the account's incident records, newest first,
+// filtered on creationTime, impact, status and createdBy.
+// Errors: ValidationError for a bad filter or nextToken.
+func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListIncidentRecordsInput) (*model.ListIncidentRecordsOutput, error) {
+	c := caller(ctx)
+	conds, err := incidentConditions(in.Filters)
+	if err != nil {
+		return nil, err
+	}
+	pos, err := s.tokens.resume(in.NextToken, "ListIncidentRecords", c.Account)
+	if err != nil {
+		return nil, err
+	}
+	var after *domain.IncidentCursor
+	if pos != "" {
+		msStr, arn, ok := strings.Cut(pos, "|")
+		n, err := strconv.ParseInt(msStr, 10, 64)
+		if !ok || err != nil {
+			return nil, domain.Invalid("The nextToken is not valid for ListIncidentRecords.")
+		}
+		after = &domain.IncidentCursor{CreationTime: time.UnixMilli(n), ARN: arn}
+	}
+	limit := pageSize(in.MaxResults, defaultPageSize)
+	recs, err := s.store.ListIncidentRecords(ctx, c.Account, conds, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.ListIncidentRecordsOutput{IncidentRecordSummaries: make([]model.IncidentRecordSummary, 0, min(len(recs), limit))}
+	if len(recs) > limit {
+		recs = recs[:limit]
+		last := recs[limit-1]
+		out.NextToken = s.tokens.issue("ListIncidentRecords", c.Account, strconv.FormatInt(last.CreationTime.UnixMilli(), 10)+"|"+last.ARN)
+	}
+	for _, r := range recs {
+		sum := model.IncidentRecordSummary{
+			Arn:                  ptr(r.ARN),
+			Title:                ptr(r.Title),
+			Status:               ptr(r.Status),
+			Impact:               ptr(r.Impact),
+			CreationTime:         model.NewTimestamp(r.CreationTime),
+			IncidentRecordSource: sourceOut(r.Source),
+		}
+		if r.ResolvedTime != nil {
+			sum.ResolvedTime = model.NewTimestamp(*r.ResolvedTime)
+		}
+		out.IncidentRecordSummaries = append(out.IncidentRecordSummaries, sum)
+	}
+	return out, nil
+}
+
+// DeleteIncidentRecord deletes an incident record with its timeline,
+// related items and tags. Deleting a record that does not exist succeeds.
+func (s *Service) DeleteIncidentRecord(ctx context.Context, in *model.DeleteIncidentRecordInput) (*model.DeleteIncidentRecordOutput, error) {
+	if _, err := incidentARN(ctx, *in.Arn); err == nil {
+		if err := s.store.DeleteIncidentRecord(ctx, caller(ctx).Account, *in.Arn); err != nil {
+			return nil, err
+		}
+	}
+	return &model.DeleteIncidentRecordOutput{}, nil
+}

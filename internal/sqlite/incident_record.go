@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/incidentd/incidentd/internal/domain"
+)
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// CreateIncidentRecord implements domain.Store.
+func (s *Store) CreateIncidentRecord(ctx context.Context, r *domain.IncidentRecord, tags map[string]string, items []domain.RelatedItem) error {
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_records (account, arn, status, impact, created_by, creation_time, dedupe_string, doc)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Account, r.ARN, r.Status, r.Impact, r.Source.CreatedBy, ms(r.CreationTime), r.DedupeString, string(doc))
+		if isUniqueViolation(err) {
+			return domain.ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		if err := putTags(ctx, tx, r.Account, r.ARN, tags); err != nil {
+			return err
+		}
+		for i, it := range items {
+			doc, err := json.Marshal(it)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO related_items (account, incident_arn, generated_id, seq, doc) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT DO NOTHING`, r.Account, r.ARN, it.GeneratedID, i, string(doc)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// GetIncidentRecord implements domain.Store.
+func (s *Store) GetIncidentRecord(ctx context.Context, account, arn string) (*domain.IncidentRecord, error) {
+	return getDoc[domain.IncidentRecord](ctx, s.q(ctx), `SELECT doc FROM incident_records WHERE account = ? AND arn = ?`, account, arn)
+}
+
+// PutIncidentRecord implements domain.Store.
+func (s *Store) PutIncidentRecord(ctx context.Context, r *domain.IncidentRecord) error {
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE incident_records SET status = ?, impact = ?, dedupe_string = ?, doc = ? WHERE account = ? AND arn = ?`,
+			r.Status, r.Impact, r.DedupeString, string(doc), r.Account, r.ARN)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return domain.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// DeleteIncidentRecord implements domain.Store.
+func (s *Store) DeleteIncidentRecord(ctx context.Context, account, arn string) error {
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM incident_records WHERE account = ? AND arn = ?`,
+			`DELETE FROM timeline_events WHERE account = ? AND incident_arn = ?`,
+			`DELETE FROM related_items WHERE account = ? AND incident_arn = ?`,
+			`DELETE FROM tags WHERE account = ? AND resource_arn = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, account, arn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// FindOpenIncident implements domain.Store.
+func (s *Store) FindOpenIncident(ctx context.Context, account, dedupe string) (*domain.IncidentRecord, error) {
+	return getDoc[domain.IncidentRecord](ctx, s.q(ctx), `SELECT doc FROM incident_records
+		WHERE account = ? AND dedupe_string = ? AND status = 'OPEN' LIMIT 1`, account, dedupe)
+}
+
+// ListIncidentRecords implements domain.Store.
+func (s *Store) ListIncidentRecords(ctx context.Context, account string, conds []domain.IncidentCondition, after *domain.IncidentCursor, limit int) ([]*domain.IncidentRecord, error) {
+	var (
+		where = []string{"account = ?"}
+		args  = []any{account}
+	)
+	in := func(col string, n int) string {
+		return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+	}
+	for _, c := range conds {
+		switch c.Key {
+		case "creationTime":
+			if c.Before != nil {
+				where, args = append(where, "creation_time < ?"), append(args, ms(*c.Before))
+			}
+			if c.After != nil {
+				where, args = append(where, "creation_time > ?"), append(args, ms(*c.After))
+			}
+		case "impact":
+			where = append(where, in("impact", len(c.Ints)))
+			for _, v := range c.Ints {
+				args = append(args, v)
+			}
+		case "status", "createdBy":
+			col := map[string]string{"status": "status", "createdBy": "created_by"}[c.Key]
+			where = append(where, in(col, len(c.Strings)))
+			for _, v := range c.Strings {
+				args = append(args, v)
+			}
+		default:
+			return nil, fmt.Errorf("sqlite: unknown incident filter %q", c.Key)
+		}
+	}
+	if after != nil {
+		where = append(where, "(creation_time, arn) < (?, ?)")
+		args = append(args, ms(after.CreationTime), after.ARN)
+	}
+	args = append(args, limit)
+	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM incident_records WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY creation_time DESC, arn DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanDocs[domain.IncidentRecord](rows)
+}
+
+// ListRelatedItems implements domain.Store.
+func (s *Store) ListRelatedItems(ctx context.Context, account, incidentARN string) ([]domain.RelatedItem, error) {
+	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM related_items WHERE account = ? AND incident_arn = ? ORDER BY seq, generated_id`, account, incidentARN)
+	if err != nil {
+		return nil, err
+	}
+	items, err := scanDocs[domain.RelatedItem](rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.RelatedItem, len(items))
+	for i, it := range items {
+		out[i] = *it
+	}
+	return out, nil
+}
+
+// scanDocs decodes the doc column of every row.
+func scanDocs[T any](rows *sql.Rows) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		v := new(T)
+		if err := json.Unmarshal(doc, v); err != nil {
+			return nil, fmt.Errorf("decode stored document: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

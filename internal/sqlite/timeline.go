@@ -1,0 +1,82 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+
+	"github.com/incidentd/incidentd/internal/domain"
+)
+
+// AddTimelineEvent implements domain.Store.
+func (s *Store) AddTimelineEvent(ctx context.Context, e *domain.TimelineEvent) error {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, doc) VALUES (?, ?, ?, ?, ?, ?)`,
+			e.Account, e.IncidentARN, e.EventID, ms(e.EventTime), e.EventType, string(doc))
+		if isUniqueViolation(err) {
+			return domain.ErrConflict
+		}
+		return err
+	})
+}
+
+// GetTimelineEvent implements domain.Store.
+func (s *Store) GetTimelineEvent(ctx context.Context, account, incidentARN, eventID string) (*domain.TimelineEvent, error) {
+	return getDoc[domain.TimelineEvent](ctx, s.q(ctx), `SELECT doc FROM timeline_events WHERE account = ? AND incident_arn = ? AND event_id = ?`,
+		account, incidentARN, eventID)
+}
+
+// ListTimelineEvents implements domain.Store.
+func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN string, f domain.TimelineFilter, after *domain.TimelineCursor, limit int) ([]*domain.TimelineEvent, error) {
+	where := []string{"account = ?", "incident_arn = ?"}
+	args := []any{account, incidentARN}
+	for _, t := range f.Before {
+		where, args = append(where, "event_time < ?"), append(args, ms(t))
+	}
+	for _, t := range f.After {
+		where, args = append(where, "event_time > ?"), append(args, ms(t))
+	}
+	for _, types := range f.EventTypes {
+		where = append(where, "event_type IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(types)), ", ")+")")
+		for _, t := range types {
+			args = append(args, t)
+		}
+	}
+	order, cmp := "ASC", ">"
+	if f.Descending {
+		order, cmp = "DESC", "<"
+	}
+	if after != nil {
+		where = append(where, "(event_time, seq) "+cmp+" (?, ?)")
+		args = append(args, ms(after.EventTime), after.Seq)
+	}
+	args = append(args, limit)
+	rows, err := s.q(ctx).QueryContext(ctx, `SELECT seq, doc FROM timeline_events WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY event_time `+order+`, seq `+order+` LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*domain.TimelineEvent
+	for rows.Next() {
+		var (
+			seq int64
+			doc []byte
+		)
+		if err := rows.Scan(&seq, &doc); err != nil {
+			return nil, err
+		}
+		e := &domain.TimelineEvent{}
+		if err := json.Unmarshal(doc, e); err != nil {
+			return nil, err
+		}
+		e.Seq = seq
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
