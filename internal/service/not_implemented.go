@@ -11,13 +11,6 @@ import (
 // Each answers with a NotImplementedError naming it, after its input has
 // passed the model's validation; none pretends to succeed.
 
-
-
-
-
-
-
-
 // CreateTimelineEvent is not provided yet. Errors: NotImplementedError.
 func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimelineEventInput) (*model.CreateTimelineEventOutput, error) {
 	return nil, &domain.NotImplementedError{Operation: "CreateTimelineEvent"}
