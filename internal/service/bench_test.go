@@ -1,14 +1,21 @@
 package service_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
+	"github.com/incidentd/incidentd/internal/model"
+	"github.com/incidentd/incidentd/internal/sigv4"
 	"github.com/incidentd/incidentd/internal/testserver"
 )
 
@@ -76,5 +83,68 @@ func BenchmarkGetResponsePlan32Clients(b *testing.B) {
 	runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
 		_, err := c.GetResponsePlan(ctx, &ssmincidents.GetResponsePlanInput{Arn: &arns[i%len(arns)]})
 		return err
+	})
+}
+
+// BenchmarkUpdateIncidentRecord32Clients: durable UpdateIncidentRecord from
+// 32 concurrent SDK clients over 64 incident records ("durable"), and the
+// same clients against a handler that only verifies SigV4 and decodes the
+// body ("sigv4+decode"), the ceiling the transport allows on this machine.
+func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
+	update := func(arns []string) func(c *ssmincidents.Client, i int) error {
+		return func(c *ssmincidents.Client, i int) error {
+			_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{
+				Arn:     &arns[i%len(arns)],
+				Title:   aws.String(fmt.Sprintf("title %d", i)),
+				Summary: aws.String("The primary database stopped answering after a failed deployment."),
+				Impact:  aws.Int32(int32(i%5 + 1)),
+			})
+			return err
+		}
+	}
+	b.Run("sigv4+decode", func(b *testing.B) {
+		srv := testserver.Start(b)
+		verifier := &sigv4.Verifier{Service: "ssm-incidents", Lookup: func(id string) (string, bool) {
+			return testserver.SecretA, id == testserver.KeyA
+		}}
+		baseline := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				w.WriteHeader(400)
+				return
+			}
+			if _, err := verifier.Verify(r, body); err != nil {
+				w.WriteHeader(403)
+				return
+			}
+			var in model.UpdateIncidentRecordInput
+			if err := json.Unmarshal(body, &in); err != nil {
+				w.WriteHeader(400)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		defer baseline.Close()
+		srv.Endpoint = baseline.URL
+		arns := make([]string, 64)
+		for i := range arns {
+			arns[i] = fmt.Sprintf("arn:aws:ssm-incidents::%s:incident-record/plan/%d", testserver.AccountA, i)
+		}
+		runClients(b, srv, 32, update(arns))
+	})
+	b.Run("durable", func(b *testing.B) {
+		srv := testserver.Start(b)
+		c := srv.A()
+		setUpB(b, c)
+		plan := createPlanB(b, c, "bench")
+		arns := make([]string, 64)
+		for i := range arns {
+			out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
+			if err != nil {
+				b.Fatal(err)
+			}
+			arns[i] = aws.ToString(out.IncidentRecordArn)
+		}
+		runClients(b, srv, 32, update(arns))
 	})
 }

@@ -19,7 +19,7 @@ func (s *Store) CreateIncidentRecord(ctx context.Context, r *domain.IncidentReco
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO incident_records (account, arn, status, impact, created_by, creation_time, dedupe_string, doc)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Account, r.ARN, r.Status, r.Impact, r.Source.CreatedBy, ms(r.CreationTime), r.DedupeString, string(doc))
 		if isUniqueViolation(err) {
@@ -56,8 +56,19 @@ func (s *Store) PutIncidentRecord(ctx context.Context, r *domain.IncidentRecord)
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE incident_records SET status = ?, impact = ?, dedupe_string = ?, doc = ? WHERE account = ? AND arn = ?`,
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+		// Most updates leave the indexed columns as they are: then only the
+		// document changes and no index is rewritten.
+		res, err := tx.ExecContext(ctx, `UPDATE incident_records SET doc = ?
+			WHERE account = ? AND arn = ? AND status = ? AND impact = ? AND dedupe_string = ?`,
+			string(doc), r.Account, r.ARN, r.Status, r.Impact, r.DedupeString)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE incident_records SET status = ?, impact = ?, dedupe_string = ?, doc = ? WHERE account = ? AND arn = ?`,
 			r.Status, r.Impact, r.DedupeString, string(doc), r.Account, r.ARN)
 		if err != nil {
 			return err
@@ -71,7 +82,7 @@ func (s *Store) PutIncidentRecord(ctx context.Context, r *domain.IncidentRecord)
 
 // DeleteIncidentRecord implements domain.Store.
 func (s *Store) DeleteIncidentRecord(ctx context.Context, account, arn string) error {
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		for _, q := range []string{
 			`DELETE FROM incident_records WHERE account = ? AND arn = ?`,
 			`DELETE FROM timeline_events WHERE account = ? AND incident_arn = ?`,

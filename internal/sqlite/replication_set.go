@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -14,7 +13,7 @@ func (s *Store) CreateReplicationSet(ctx context.Context, rs *domain.Replication
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO replication_sets (account, arn, doc) VALUES (?, ?, ?)`, rs.Account, rs.ARN, string(doc))
 		if isUniqueViolation(err) {
 			return domain.ErrConflict
@@ -33,7 +32,7 @@ func (s *Store) GetReplicationSet(ctx context.Context, account string) (*domain.
 
 // UpdateReplicationSet implements domain.Store.
 func (s *Store) UpdateReplicationSet(ctx context.Context, account string, fn func(*domain.ReplicationSet) error) error {
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		rs, err := getDoc[domain.ReplicationSet](ctx, tx, `SELECT doc FROM replication_sets WHERE account = ?`, account)
 		if err != nil {
 			return err
@@ -52,7 +51,7 @@ func (s *Store) UpdateReplicationSet(ctx context.Context, account string, fn fun
 
 // DeleteAccountData implements domain.Store.
 func (s *Store) DeleteAccountData(ctx context.Context, account string, check func(*domain.ReplicationSet) error) error {
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		rs, err := getDoc[domain.ReplicationSet](ctx, tx, `SELECT doc FROM replication_sets WHERE account = ?`, account)
 		if err != nil {
 			return err

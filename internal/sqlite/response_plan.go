@@ -16,7 +16,7 @@ func (s *Store) CreateResponsePlan(ctx context.Context, p *domain.ResponsePlan, 
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO response_plans (account, name, doc) VALUES (?, ?, ?)`, p.Account, p.Name, string(doc))
 		if isUniqueViolation(err) {
 			return domain.ErrConflict
@@ -57,7 +57,7 @@ func (s *Store) ListResponsePlans(ctx context.Context, account, after string, li
 
 // UpdateResponsePlan implements domain.Store.
 func (s *Store) UpdateResponsePlan(ctx context.Context, account, name string, fn func(*domain.ResponsePlan) error) error {
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		p, err := getDoc[domain.ResponsePlan](ctx, tx, `SELECT doc FROM response_plans WHERE account = ? AND name = ?`, account, name)
 		if err != nil {
 			return err
@@ -76,7 +76,7 @@ func (s *Store) UpdateResponsePlan(ctx context.Context, account, name string, fn
 
 // DeleteResponsePlan implements domain.Store.
 func (s *Store) DeleteResponsePlan(ctx context.Context, account, name string) error {
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		var arn string
 		err := tx.QueryRowContext(ctx, `DELETE FROM response_plans WHERE account = ? AND name = ? RETURNING json_extract(doc, '$.arn')`, account, name).Scan(&arn)
 		if errors.Is(err, sql.ErrNoRows) {

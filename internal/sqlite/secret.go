@@ -10,7 +10,7 @@ import (
 // Secret implements domain.Store.
 func (s *Store) Secret(ctx context.Context, name string, size int) ([]byte, error) {
 	var v []byte
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
 		if err == nil {
 			return nil

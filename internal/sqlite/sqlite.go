@@ -38,6 +38,8 @@ var migrations embed.FS
 type Store struct {
 	write *sql.DB // exactly one connection: SQLite has one writer
 	read  *sql.DB
+	w     *wtx // the writer's connection, used by the writer goroutine only
+	rd    *rdb
 
 	jobs    chan *job
 	stopped chan struct{}
@@ -50,7 +52,7 @@ const maxBatch = 256
 
 type job struct {
 	ctx  context.Context
-	fn   func(ctx context.Context, tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *wtx) error
 	done chan error
 }
 
@@ -63,8 +65,9 @@ const FileName = "incidentd.db"
 // migrations. It refuses a database written by a newer incidentd.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	path := filepath.Join(dir, FileName)
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
+	// The writer keeps a larger page cache: it touches every table.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +82,20 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{write: w, read: r, jobs: make(chan *job, maxBatch), stopped: make(chan struct{})}
-	go s.writer()
-	if err := s.Migrate(ctx); err != nil {
-		s.Close()
+	s := &Store{write: w, read: r, rd: &rdb{db: r}, jobs: make(chan *job, maxBatch), stopped: make(chan struct{})}
+	if err := s.migrate(ctx); err != nil {
+		r.Close()
+		w.Close()
 		return nil, err
 	}
+	conn, err := w.Conn(ctx)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	s.w = &wtx{conn: conn, stmts: map[string]*sql.Stmt{}}
+	go s.writer()
 	return s, nil
 }
 
@@ -99,12 +110,12 @@ func (s *Store) Close() error {
 	close(s.jobs)
 	s.mu.Unlock()
 	<-s.stopped
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.w.close(), s.read.Close(), s.write.Close())
 }
 
-// Migrate applies the embedded migrations not yet recorded, in order, each in
-// its own transaction.
-func (s *Store) Migrate(ctx context.Context) error {
+// migrate applies the embedded migrations not yet recorded, in order, each in
+// its own transaction. It runs before the writer starts.
+func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -133,15 +144,20 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				v, name, time.Now().UTC().Format(time.RFC3339))
-			return err
-		})
+		tx, err := s.write.BeginTx(ctx, nil)
 		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			v, name, time.Now().UTC().Format(time.RFC3339)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
 			return err
 		}
 	}
@@ -158,33 +174,32 @@ type txKey struct{}
 
 // ambient is the write transaction a context carries inside Tx.
 type ambient struct {
-	tx        *sql.Tx
-	savepoint int
+	tx *wtx
 }
 
 // Tx implements domain.Store: fn's reads and writes through ctx form one
 // transaction, committed when fn returns nil.
 func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return s.tx(ctx, func(ctx context.Context, _ *sql.Tx) error { return fn(ctx) })
+	return s.tx(ctx, func(ctx context.Context, _ *wtx) error { return fn(ctx) })
 }
 
 // tx runs fn in a write transaction. Inside another transaction (ctx carries
 // one) fn runs in a savepoint of it; otherwise it is queued for the writer
 // and tx returns once its commit is durable.
-func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
 	if a, ok := ctx.Value(txKey{}).(*ambient); ok {
-		a.savepoint++
-		name := "nested" + strconv.Itoa(a.savepoint)
-		if _, err := a.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		// Savepoints nest; each ROLLBACK TO and RELEASE applies to the
+		// innermost one of that name.
+		if _, err := a.tx.ExecContext(ctx, "SAVEPOINT nested"); err != nil {
 			return err
 		}
 		err := fn(ctx, a.tx)
 		if err != nil {
-			if _, rerr := a.tx.ExecContext(ctx, "ROLLBACK TO "+name); rerr != nil {
+			if _, rerr := a.tx.ExecContext(ctx, "ROLLBACK TO nested"); rerr != nil {
 				return errors.Join(err, rerr)
 			}
 		}
-		if _, rerr := a.tx.ExecContext(ctx, "RELEASE "+name); rerr != nil {
+		if _, rerr := a.tx.ExecContext(ctx, "RELEASE nested"); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err
@@ -225,12 +240,17 @@ func (s *Store) writer() {
 // commit runs each job in its own savepoint of one transaction and reports
 // to each once the transaction is committed.
 func (s *Store) commit(batch []*job) {
+	bg := context.Background()
+	tx := s.w
 	errs := make([]error, len(batch))
-	tx, err := s.write.BeginTx(context.Background(), nil)
-	if err != nil {
+	fail := func(err error) {
+		tx.ExecContext(bg, "ROLLBACK")
 		for _, j := range batch {
 			j.done <- err
 		}
+	}
+	if _, err := tx.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
+		fail(err)
 		return
 	}
 	for i, j := range batch {
@@ -238,33 +258,24 @@ func (s *Store) commit(batch []*job) {
 		// are small, and half a job is never committed.
 		ctx := context.WithoutCancel(j.ctx)
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
-			errs[i] = err
-			continue
+			fail(err)
+			return
 		}
-		a := &ambient{tx: tx}
-		errs[i] = run(context.WithValue(ctx, txKey{}, a), tx, j.fn)
+		errs[i] = run(context.WithValue(ctx, txKey{}, &ambient{tx: tx}), tx, j.fn)
 		if errs[i] != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
-				// The transaction is unusable: nothing of this batch is committed.
-				tx.Rollback()
-				for k, j := range batch {
-					if k <= i || errs[k] == nil {
-						j.done <- errors.Join(errs[k], err)
-					}
-				}
+				fail(errors.Join(errs[i], err))
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil && errs[i] == nil {
-			errs[i] = err
+		if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil {
+			fail(err)
+			return
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
+	if _, err := tx.ExecContext(bg, "COMMIT"); err != nil {
+		fail(err)
+		return
 	}
 	for i, j := range batch {
 		j.done <- errs[i]
@@ -273,7 +284,7 @@ func (s *Store) commit(batch []*job) {
 
 // run calls fn and turns a panic into an error, so one bad job cannot stop
 // the writer.
-func run(ctx context.Context, tx *sql.Tx, fn func(context.Context, *sql.Tx) error) (err error) {
+func run(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("sqlite: transaction panicked: %v", r)
@@ -288,12 +299,106 @@ func (s *Store) q(ctx context.Context) querier {
 	if a, ok := ctx.Value(txKey{}).(*ambient); ok {
 		return a.tx
 	}
-	return s.read
+	return s.rd
 }
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// maxStatements bounds each statement cache; queries beyond it run unprepared.
+const maxStatements = 512
+
+// wtx runs statements on the writer's connection, each prepared once.
+// Only the writer goroutine uses it.
+type wtx struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (w *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := w.stmts[query]; ok {
+		return st
+	}
+	if len(w.stmts) >= maxStatements {
+		return nil
+	}
+	st, err := w.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil // the unprepared call reports the error
+	}
+	w.stmts[query] = st
+	return st
+}
+
+func (w *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := w.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return w.conn.ExecContext(ctx, query, args...)
+}
+
+func (w *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := w.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return w.conn.QueryContext(ctx, query, args...)
+}
+
+func (w *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := w.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return w.conn.QueryRowContext(ctx, query, args...)
+}
+
+func (w *wtx) close() error {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	return w.conn.Close()
+}
+
+// rdb runs reads on the pool of readers, each query prepared once.
+type rdb struct {
+	db    *sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+func (r *rdb) stmt(ctx context.Context, query string) *sql.Stmt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st, ok := r.stmts[query]; ok {
+		return st
+	}
+	if len(r.stmts) >= maxStatements {
+		return nil
+	}
+	st, err := r.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if r.stmts == nil {
+		r.stmts = map[string]*sql.Stmt{}
+	}
+	r.stmts[query] = st
+	return st
+}
+
+func (r *rdb) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return r.db.QueryContext(ctx, query, args...)
+}
+
+func (r *rdb) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return r.db.QueryRowContext(ctx, query, args...)
 }
 
 func getDoc[T any](ctx context.Context, q querier, query string, args ...any) (*T, error) {

@@ -47,7 +47,7 @@ func readTags(ctx context.Context, q querier, account, arn string) (map[string]s
 	return tags, rows.Err()
 }
 
-func putTags(ctx context.Context, tx *sql.Tx, account, arn string, tags map[string]string) error {
+func putTags(ctx context.Context, tx *wtx, account, arn string, tags map[string]string) error {
 	for k, v := range tags {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (account, resource_arn, key, value) VALUES (?, ?, ?, ?)
 			ON CONFLICT (account, resource_arn, key) DO UPDATE SET value = excluded.value`, account, arn, k, v); err != nil {
@@ -67,7 +67,7 @@ func (s *Store) Tags(ctx context.Context, r domain.ResourceRef) (map[string]stri
 
 // UpdateTags implements domain.Store.
 func (s *Store) UpdateTags(ctx context.Context, r domain.ResourceRef, fn func(map[string]string) error) error {
-	return s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := resourceExists(ctx, tx, r); err != nil {
 			return err
 		}

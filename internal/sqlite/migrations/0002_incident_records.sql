@@ -39,7 +39,7 @@ CREATE TABLE related_items (
     seq          INTEGER NOT NULL,
     doc          TEXT    NOT NULL,
     PRIMARY KEY (account, incident_arn, generated_id)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE idempotency_records (
     account      TEXT    NOT NULL,
@@ -49,9 +49,7 @@ CREATE TABLE idempotency_records (
     result       BLOB    NOT NULL,
     created_at   INTEGER NOT NULL, -- Unix milliseconds
     PRIMARY KEY (account, operation, token)
-);
-
-CREATE INDEX idempotency_records_by_age ON idempotency_records (created_at);
+) WITHOUT ROWID;
 
 CREATE TABLE outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
