@@ -72,7 +72,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,8 +82,13 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// startServerB runs the server for a benchmark on data with the root credentials.
+func startServerB(b *testing.B, data string) *proc {
+	return startServer(b, data, freeAddr(b), rootEnv()...)
+}
+
 // startServer runs `incidentd serve` on data with env and waits for /healthz.
-func startServer(t *testing.T, data, addr string, env ...string) *proc {
+func startServer(t testing.TB, data, addr string, env ...string) *proc {
 	t.Helper()
 	p := &proc{addr: addr, endpoint: "http://" + addr, stderr: &lockedBuffer{}}
 	p.cmd = exec.Command(binary, "serve", "--addr", addr, "--data", data, "--log-level", "warn")
@@ -337,6 +342,18 @@ func TestAWSCLIReadmeExample(t *testing.T) {
 	}
 	if aws.ToInt32(plan.IncidentTemplate.Impact) != 2 {
 		t.Fatalf("plan %+v", plan.IncidentTemplate)
+	}
+	list, err := c.ListIncidentRecords(ctx, &ssmincidents.ListIncidentRecordsInput{})
+	if err != nil || len(list.IncidentRecordSummaries) != 1 {
+		t.Fatalf("the example's incident: %+v %v", list, err)
+	}
+	inc := list.IncidentRecordSummaries[0]
+	if inc.Status != types.IncidentRecordStatusResolved || aws.ToInt32(inc.Impact) != 1 || inc.ResolvedTime == nil {
+		t.Fatalf("incident %+v", inc)
+	}
+	events, err := c.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: inc.Arn})
+	if err != nil || len(events.EventSummaries) != 2 {
+		t.Fatalf("timeline %+v %v", events, err)
 	}
 	// The CLI printed JSON the whole way.
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
