@@ -23,7 +23,7 @@ import (
 // year) and returns it. The directory is kept between runs.
 func seedIncidents(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("incidentd-bench-%d-v1", n))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("incidentd-bench-%d-v2", n))
 	if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
 		return dir
 	}
@@ -108,10 +108,10 @@ func BenchmarkListIncidentRecords1M(b *testing.B) {
 	p := startServerB(b, dir)
 	c := client(p.endpoint, testKey, testSecret)
 	ctx := context.Background()
-	filters := [][]types.Filter{
-		{{Key: aws.String("status"), Condition: &types.ConditionMemberEquals{Value: &types.AttributeValueListMemberStringValues{Value: []string{"OPEN"}}}}},
-		{{Key: aws.String("status"), Condition: &types.ConditionMemberEquals{Value: &types.AttributeValueListMemberStringValues{Value: []string{"RESOLVED"}}}}},
+	status := func(s string) types.Filter {
+		return types.Filter{Key: aws.String("status"), Condition: &types.ConditionMemberEquals{Value: &types.AttributeValueListMemberStringValues{Value: []string{s}}}}
 	}
+	filters := [][]types.Filter{{status("OPEN")}, {status("RESOLVED")}}
 	var lat []time.Duration
 	var token *string
 	b.ResetTimer()

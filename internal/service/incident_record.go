@@ -77,11 +77,11 @@ func (s *Service) StartIncident(ctx context.Context, in *model.StartIncidentInpu
 
 func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInput) (*model.StartIncidentOutput, error) {
 	c := caller(ctx)
-	plan, err := s.responsePlan(ctx, *in.ResponsePlanArn)
-	if err != nil {
+	if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
 		return nil, err
 	}
-	if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
+	plan, err := s.responsePlan(ctx, *in.ResponsePlanArn)
+	if err != nil {
 		return nil, err
 	}
 	t := plan.Template

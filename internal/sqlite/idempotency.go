@@ -27,7 +27,7 @@ func (s *Store) GetIdempotencyRecord(ctx context.Context, account, operation, to
 
 // PutIdempotencyRecord implements domain.Store.
 func (s *Store) PutIdempotencyRecord(ctx context.Context, r *domain.IdempotencyRecord) error {
-	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO idempotency_records (account, operation, token, request_hash, result, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (account, operation, token) DO UPDATE SET request_hash = excluded.request_hash, result = excluded.result, created_at = excluded.created_at`,
@@ -39,7 +39,7 @@ func (s *Store) PutIdempotencyRecord(ctx context.Context, r *domain.IdempotencyR
 // PurgeIdempotencyRecords implements domain.Store.
 func (s *Store) PurgeIdempotencyRecords(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+	err := s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_records WHERE created_at < ?`, ms(before))
 		if err != nil {
 			return err

@@ -56,7 +56,7 @@ func (s *Store) PutIncidentRecord(ctx context.Context, r *domain.IncidentRecord)
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
 		// Most updates leave the indexed columns as they are: then only the
 		// document changes and no index is rewritten.
 		res, err := tx.ExecContext(ctx, `UPDATE incident_records SET doc = ?

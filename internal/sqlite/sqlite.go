@@ -215,6 +215,16 @@ func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *wtx) er
 	return <-j.done
 }
 
+// tx1 is tx for a fn that changes the database with at most one statement
+// that can fail after another has written: SQLite undoes a failed statement
+// by itself, so inside another transaction no savepoint is needed.
+func (s *Store) tx1(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	if a, ok := ctx.Value(txKey{}).(*ambient); ok {
+		return fn(ctx, a.tx)
+	}
+	return s.tx(ctx, fn)
+}
+
 // writer commits queued transactions, as many together as are waiting.
 func (s *Store) writer() {
 	defer close(s.stopped)

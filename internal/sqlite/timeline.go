@@ -14,7 +14,7 @@ func (s *Store) AddTimelineEvent(ctx context.Context, e *domain.TimelineEvent) e
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, doc) VALUES (?, ?, ?, ?, ?, ?)`,
 			e.Account, e.IncidentARN, e.EventID, ms(e.EventTime), e.EventType, string(doc))
 		if isUniqueViolation(err) {

@@ -16,6 +16,7 @@ CREATE INDEX incident_records_by_time       ON incident_records (account, creati
 CREATE INDEX incident_records_by_status     ON incident_records (account, status, creation_time, arn);
 CREATE INDEX incident_records_by_impact     ON incident_records (account, impact, creation_time, arn);
 CREATE INDEX incident_records_by_created_by ON incident_records (account, created_by, creation_time, arn);
+CREATE INDEX incident_records_by_status_impact ON incident_records (account, status, impact, creation_time, arn);
 CREATE INDEX incident_records_open_dedupe   ON incident_records (account, dedupe_string) WHERE status = 'OPEN';
 
 -- seq orders events of the same eventTime as they were written.
