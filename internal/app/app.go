@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -67,7 +68,12 @@ type Main struct {
 	listener net.Listener
 	server   *http.Server
 	done     chan error
+	stop     chan struct{}  // ends background work
+	bg       sync.WaitGroup // background work
 }
+
+// purgeInterval is how often forgotten clientTokens are deleted.
+const purgeInterval = time.Hour
 
 // OpenStore opens the configured storage engine and applies migrations.
 func OpenStore(ctx context.Context, cfg Config) (domain.Store, error) {
@@ -122,8 +128,30 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(ln) }()
+	m.stop = make(chan struct{})
+	m.bg.Add(1)
+	go m.purge(svc)
 	m.Log.Info("incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir)
 	return nil
+}
+
+// purge deletes expired clientTokens now and every purgeInterval until Close.
+func (m *Main) purge(svc *service.Service) {
+	defer m.bg.Done()
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		if n, err := svc.PurgeIdempotencyRecords(context.Background()); err != nil {
+			m.Log.Warn("purging expired client tokens", "err", err)
+		} else if n > 0 {
+			m.Log.Info("purged expired client tokens", "count", n)
+		}
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Addr is the address the server listens on.
@@ -141,6 +169,10 @@ func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.server != nil {
 		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.stop != nil {
+		close(m.stop)
+		m.bg.Wait()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
