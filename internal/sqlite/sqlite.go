@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -32,9 +33,10 @@ var migrations embed.FS
 // Writes go through one writer goroutine that owns the only write
 // connection. It commits concurrent transactions together (group commit):
 // each runs inside its own savepoint of one SQLite transaction, so a failing
-// one is rolled back alone, and all of them are acknowledged only after the
-// shared COMMIT has reached the disk. Durability is that of one fsync per
-// transaction; the fsync is shared.
+// one is rolled back alone. A syncer goroutine then fsyncs the write-ahead
+// log and only after that answers the transactions, while the writer goes
+// on with the next batch: no transaction is acknowledged before it is on
+// disk, and the fsync of one batch overlaps the work of the next.
 type Store struct {
 	write *sql.DB // exactly one connection: SQLite has one writer
 	read  *sql.DB
@@ -42,9 +44,15 @@ type Store struct {
 	rd    *rdb
 
 	jobs    chan *job
-	stopped chan struct{}
-	mu      sync.RWMutex // guards closed against sends on jobs
-	closed  bool
+	synced  chan []*job   // committed batches waiting for the fsync
+	wal     *os.File      // the write-ahead log, fsynced by the syncer
+	stopped chan struct{} // closed when the syncer is done
+
+	ckpt     *sql.DB       // checkpoints the log into the database, off the writer's path
+	ckptStop chan struct{} // ends the checkpointer
+	ckptDone chan struct{}
+	mu       sync.RWMutex // guards closed against sends on jobs
+	closed   bool
 }
 
 // maxBatch bounds how many transactions share one commit.
@@ -54,6 +62,7 @@ type job struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *wtx) error
 	done chan error
+	err  error // the job's own outcome, answered after the fsync
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -65,9 +74,11 @@ const FileName = "incidentd.db"
 // migrations. It refuses a database written by a newer incidentd.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	path := filepath.Join(dir, FileName)
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
 	// The writer keeps a larger page cache: it touches every table.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
+	// It never checkpoints: the checkpointer does, on its own connection,
+	// so that copying the log into the database never stalls a commit.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +93,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{write: w, read: r, rd: &rdb{db: r}, jobs: make(chan *job, maxBatch), stopped: make(chan struct{})}
+	s := &Store{write: w, read: r, rd: &rdb{db: r}, jobs: make(chan *job, maxBatch), synced: make(chan []*job, 64), stopped: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		r.Close()
 		w.Close()
@@ -95,7 +106,27 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, err
 	}
 	s.w = &wtx{conn: conn, stmts: map[string]*sql.Stmt{}}
+	// The writer connection keeps the log open, so this is the file SQLite
+	// appends to for as long as the store is open.
+	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		conn.Close()
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	s.ckpt, err = sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		s.wal.Close()
+		conn.Close()
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	s.ckpt.SetMaxOpenConns(1)
+	s.ckptStop, s.ckptDone = make(chan struct{}), make(chan struct{})
 	go s.writer()
+	go s.syncer()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -110,7 +141,9 @@ func (s *Store) Close() error {
 	close(s.jobs)
 	s.mu.Unlock()
 	<-s.stopped
-	return errors.Join(s.w.close(), s.read.Close(), s.write.Close())
+	close(s.ckptStop)
+	<-s.ckptDone
+	return errors.Join(s.ckpt.Close(), s.w.close(), s.wal.Close(), s.read.Close(), s.write.Close())
 }
 
 // migrate applies the embedded migrations not yet recorded, in order, each in
@@ -227,10 +260,10 @@ func (s *Store) tx1(ctx context.Context, fn func(ctx context.Context, tx *wtx) e
 
 // writer commits queued transactions, as many together as are waiting.
 func (s *Store) writer() {
-	defer close(s.stopped)
-	batch := make([]*job, 0, maxBatch)
+	defer close(s.synced)
 	for j := range s.jobs {
-		batch = append(batch[:0], j)
+		batch := make([]*job, 1, maxBatch)
+		batch[0] = j
 	gather:
 		for len(batch) < maxBatch {
 			select {
@@ -247,12 +280,12 @@ func (s *Store) writer() {
 	}
 }
 
-// commit runs each job in its own savepoint of one transaction and reports
-// to each once the transaction is committed.
+// commit runs each job in its own savepoint of one transaction, commits it
+// and hands the batch to the syncer. A batch that fails as a whole is
+// answered at once with the error.
 func (s *Store) commit(batch []*job) {
 	bg := context.Background()
 	tx := s.w
-	errs := make([]error, len(batch))
 	fail := func(err error) {
 		tx.ExecContext(bg, "ROLLBACK")
 		for _, j := range batch {
@@ -263,7 +296,7 @@ func (s *Store) commit(batch []*job) {
 		fail(err)
 		return
 	}
-	for i, j := range batch {
+	for _, j := range batch {
 		// A job runs to its end even if its caller goes away: its writes
 		// are small, and half a job is never committed.
 		ctx := context.WithoutCancel(j.ctx)
@@ -271,10 +304,10 @@ func (s *Store) commit(batch []*job) {
 			fail(err)
 			return
 		}
-		errs[i] = run(context.WithValue(ctx, txKey{}, &ambient{tx: tx}), tx, j.fn)
-		if errs[i] != nil {
+		j.err = run(context.WithValue(ctx, txKey{}, &ambient{tx: tx}), tx, j.fn)
+		if j.err != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
-				fail(errors.Join(errs[i], err))
+				fail(errors.Join(j.err, err))
 				return
 			}
 		}
@@ -287,8 +320,57 @@ func (s *Store) commit(batch []*job) {
 		fail(err)
 		return
 	}
-	for i, j := range batch {
-		j.done <- errs[i]
+	s.synced <- batch
+}
+
+// checkpointInterval is how often the log is copied into the database.
+const checkpointInterval = 200 * time.Millisecond
+
+// checkpointer copies committed log frames into the database file now and
+// then (a PASSIVE checkpoint: it waits for no reader or writer). SQLite
+// fsyncs the log before and the database after each checkpoint.
+func (s *Store) checkpointer() {
+	defer close(s.ckptDone)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ckptStop:
+			return
+		case <-t.C:
+			s.ckpt.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
+}
+
+// syncer fsyncs the write-ahead log for every committed batch (one fsync
+// for all the batches waiting) and then answers their jobs.
+func (s *Store) syncer() {
+	defer close(s.stopped)
+	for batch := range s.synced {
+		batches := [][]*job{batch}
+	gather:
+		for {
+			select {
+			case b, ok := <-s.synced:
+				if !ok {
+					break gather
+				}
+				batches = append(batches, b)
+			default:
+				break gather
+			}
+		}
+		err := s.wal.Sync()
+		for _, b := range batches {
+			for _, j := range b {
+				if err != nil && j.err == nil {
+					j.done <- fmt.Errorf("sqlite: committed but not synced to disk: %w", err)
+					continue
+				}
+				j.done <- j.err
+			}
+		}
 	}
 }
 
