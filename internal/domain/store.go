@@ -67,7 +67,7 @@ type Store interface {
 	// DeleteIncidentRecord removes a record with its timeline, related items
 	// and tags; deleting a missing record is not an error.
 	DeleteIncidentRecord(ctx context.Context, account, arn string) error
-	// FindOpenIncident returns the account's OPEN record with that
+	// FindOpenIncident returns the account's oldest OPEN record with that
 	// dedupeString, or ErrNotFound.
 	FindOpenIncident(ctx context.Context, account, dedupeString string) (*IncidentRecord, error)
 	// ListIncidentRecords returns up to limit records matching every

@@ -183,8 +183,19 @@ type attributeChange struct {
 	OldValue      string `json:"oldValue,omitempty"`
 }
 
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
+// chatChannelValue is a chat channel as an attribute value: its JSON, or
+// empty when there is none.
+func chatChannelValue(c *domain.ChatChannel) string {
+	if c == nil {
+		return ""
+	}
+	b, _ := json.Marshal(chatChannelOut(c))
+	return string(b)
+}
+
+// targetsValue is a list of notification targets as an attribute value.
+func targetsValue(arns []string) string {
+	b, _ := json.Marshal(append([]model.NotificationTargetItem{}, notificationItems(arns)...))
 	return string(b)
 }
 
@@ -237,7 +248,7 @@ func (s *Service) updateIncidentRecord(ctx context.Context, in *model.UpdateInci
 	}
 	if in.ChatChannel != nil {
 		cc := chatChannelIn(in.ChatChannel)
-		change("chatChannel", jsonString(chatChannelOut(r.ChatChannel)), jsonString(chatChannelOut(cc)))
+		change("chatChannel", chatChannelValue(r.ChatChannel), chatChannelValue(cc))
 		r.ChatChannel = cc
 	}
 	if in.NotificationTargets != nil {
@@ -245,7 +256,7 @@ func (s *Service) updateIncidentRecord(ctx context.Context, in *model.UpdateInci
 		if len(targets) == 0 {
 			targets = nil
 		}
-		change("notificationTargets", jsonString(notificationItems(r.NotificationTargets)), jsonString(notificationItems(targets)))
+		change("notificationTargets", targetsValue(r.NotificationTargets), targetsValue(targets))
 		r.NotificationTargets = targets
 	}
 	r.LastModifiedBy = c.Principal

@@ -92,7 +92,8 @@ func responsePlanName(arn string) (ARN, error) {
 	return a, nil
 }
 
-// requireActiveReplicationSet fails unless the account's replication set is ACTIVE.
+// requireActiveReplicationSet fails unless the account's replication set is
+// ACTIVE, or UPDATING (a region being added or removed; the set serves).
 func (s *Service) requireActiveReplicationSet(ctx context.Context, account string) error {
 	rs, err := s.store.GetReplicationSet(ctx, account)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -101,7 +102,7 @@ func (s *Service) requireActiveReplicationSet(ctx context.Context, account strin
 	if err != nil {
 		return err
 	}
-	if st := rs.Status(s.clock(), s.cfg.ProvisioningDelay); st != domain.StatusActive {
+	if st := rs.Status(s.clock(), s.cfg.ProvisioningDelay); st != domain.StatusActive && st != domain.StatusUpdating {
 		return domain.Invalid("the replication set %s is %s; retry when it is ACTIVE", rs.ARN, st)
 	}
 	return nil

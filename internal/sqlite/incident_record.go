@@ -100,7 +100,7 @@ func (s *Store) DeleteIncidentRecord(ctx context.Context, account, arn string) e
 // FindOpenIncident implements domain.Store.
 func (s *Store) FindOpenIncident(ctx context.Context, account, dedupe string) (*domain.IncidentRecord, error) {
 	return getDoc[domain.IncidentRecord](ctx, s.q(ctx), `SELECT doc FROM incident_records
-		WHERE account = ? AND dedupe_string = ? AND status = 'OPEN' LIMIT 1`, account, dedupe)
+		WHERE account = ? AND dedupe_string = ? AND status = 'OPEN' ORDER BY creation_time, arn LIMIT 1`, account, dedupe)
 }
 
 // ListIncidentRecords implements domain.Store.
