@@ -21,7 +21,7 @@ func automaticEvent(r *domain.IncidentRecord, eventType string, eventTime time.T
 	return &domain.TimelineEvent{
 		Account:          r.Account,
 		IncidentARN:      r.ARN,
-		EventID:          uuid.NewString(),
+		EventID:          newEventID(),
 		EventTime:        eventTime.Truncate(time.Second),
 		EventUpdatedTime: now.Truncate(time.Millisecond),
 		EventType:        eventType,
@@ -29,6 +29,12 @@ func automaticEvent(r *domain.IncidentRecord, eventType string, eventTime time.T
 		References:       []domain.EventReference{{Resource: ptr(r.ARN)}},
 		Automatic:        true,
 	}
+}
+
+// newEventID returns a timeline event id: a UUID of version 7, which is
+// ordered by time, so that new ids land at the end of the store's index.
+func newEventID() string {
+	return uuid.Must(uuid.NewV7()).String()
 }
 
 // startEventData is the eventData of "SSM Incident Start" and "SSM Incident Trigger".

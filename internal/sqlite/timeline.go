@@ -26,8 +26,8 @@ func (s *Store) AddTimelineEvent(ctx context.Context, e *domain.TimelineEvent) e
 
 // GetTimelineEvent implements domain.Store.
 func (s *Store) GetTimelineEvent(ctx context.Context, account, incidentARN, eventID string) (*domain.TimelineEvent, error) {
-	return getDoc[domain.TimelineEvent](ctx, s.q(ctx), `SELECT doc FROM timeline_events WHERE account = ? AND incident_arn = ? AND event_id = ?`,
-		account, incidentARN, eventID)
+	return getDoc[domain.TimelineEvent](ctx, s.q(ctx), `SELECT doc FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
+		eventID, account, incidentARN)
 }
 
 // ListTimelineEvents implements domain.Store.

@@ -27,10 +27,11 @@ CREATE TABLE timeline_events (
     event_id     TEXT    NOT NULL,
     event_time   INTEGER NOT NULL, -- Unix milliseconds
     event_type   TEXT    NOT NULL,
-    doc          TEXT    NOT NULL,
-    UNIQUE (account, incident_arn, event_id)
+    doc          TEXT    NOT NULL
 );
 
+-- Event ids are time-ordered UUIDs (version 7): this index grows at its end.
+CREATE UNIQUE INDEX timeline_events_by_id ON timeline_events (event_id);
 CREATE INDEX timeline_events_by_time ON timeline_events (account, incident_arn, event_time, seq);
 
 CREATE TABLE related_items (
