@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
+	"github.com/incidentd/incidentd/internal/testserver"
 )
 
 // These tests build the real binary and drive it as a user would.
@@ -52,24 +53,7 @@ type proc struct {
 	cmd      *exec.Cmd
 	addr     string
 	endpoint string
-	stderr   *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr   *testserver.SyncBuffer
 }
 
 func freeAddr(t testing.TB) string {
@@ -90,7 +74,7 @@ func startServerB(b *testing.B, data string) *proc {
 // startServer runs `incidentd serve` on data with env and waits for /healthz.
 func startServer(t testing.TB, data, addr string, env ...string) *proc {
 	t.Helper()
-	p := &proc{addr: addr, endpoint: "http://" + addr, stderr: &lockedBuffer{}}
+	p := &proc{addr: addr, endpoint: "http://" + addr, stderr: &testserver.SyncBuffer{}}
 	p.cmd = exec.Command(binary, "serve", "--addr", addr, "--data", data, "--log-level", "warn")
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = p.stderr

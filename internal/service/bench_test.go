@@ -75,10 +75,10 @@ func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *
 func BenchmarkGetResponsePlan32Clients(b *testing.B) {
 	srv := testserver.Start(b)
 	c := srv.A()
-	setUpB(b, c)
+	setUp(b, c)
 	arns := make([]string, 16)
 	for i := range arns {
-		arns[i] = createPlanB(b, c, fmt.Sprintf("plan-%d", i))
+		arns[i] = createPlan(b, c, fmt.Sprintf("plan-%d", i))
 	}
 	runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
 		_, err := c.GetResponsePlan(ctx, &ssmincidents.GetResponsePlanInput{Arn: &arns[i%len(arns)]})
@@ -135,8 +135,8 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 	b.Run("durable", func(b *testing.B) {
 		srv := testserver.Start(b)
 		c := srv.A()
-		setUpB(b, c)
-		plan := createPlanB(b, c, "bench")
+		setUp(b, c)
+		plan := createPlan(b, c, "bench")
 		arns := make([]string, 64)
 		for i := range arns {
 			out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})

@@ -61,8 +61,3 @@ func wantAPIError[T error](t *testing.T, err error, code string) T {
 }
 
 func start(t *testing.T) *testserver.Server { return testserver.Start(t) }
-
-var (
-	setUpB      = setUp
-	createPlanB = createPlan
-)

@@ -484,7 +484,7 @@ func TestClientTokenScopedToAccount(t *testing.T) {
 	srv := start(t)
 	a, b := srv.A(), srv.B()
 	setUp(t, a)
-	setUpB(t, b)
+	setUp(t, b)
 	in := func() *ssmincidents.CreateResponsePlanInput {
 		return &ssmincidents.CreateResponsePlanInput{
 			Name:             aws.String("shared"),
