@@ -77,11 +77,14 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	// 16 KiB pages: a transaction dirties fewer pages, so a commit writes
 	// fewer log frames (page_size applies when the file is created).
 	pragmas := "_pragma=page_size(16384)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
-	// The writer keeps a larger page cache: it touches every table.
-	// The checkpointer copies the log into the database on its own
-	// connection, so the writer's automatic checkpoint (after 1000 pages)
-	// finds little left to copy; it completes the checkpoint so that the
-	// log starts over instead of growing.
+	// synchronous(NORMAL): commits do not fsync; the syncer does, before
+	// any transaction is answered (see Store).
+	//
+	// The writer keeps a larger page cache: it touches every table. Its
+	// automatic checkpoint (after 1000 pages) finds little left to copy,
+	// since the checkpointer copies the log on its own connection; it
+	// completes the checkpoint so that the log starts over instead of
+	// growing.
 	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, err
