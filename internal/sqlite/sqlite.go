@@ -368,7 +368,7 @@ func (s *Store) syncer() {
 				break gather
 			}
 		}
-		err := s.wal.Sync()
+		err := datasync(s.wal)
 		for _, b := range batches {
 			for _, j := range b {
 				if err != nil && j.err == nil {
