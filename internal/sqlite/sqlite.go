@@ -35,18 +35,19 @@ var migrations embed.FS
 // each runs inside its own savepoint of one SQLite transaction, so a failing
 // one is rolled back alone. A syncer goroutine then fsyncs the write-ahead
 // log and only after that answers the transactions, while the writer goes
-// on with the next batch: no transaction is acknowledged before it is on
-// disk, and the fsync of one batch overlaps the work of the next.
+// on with the next group: no transaction is acknowledged before it is on
+// disk, and the fsync of one group overlaps the work of the next.
 type Store struct {
 	write *sql.DB // exactly one connection: SQLite has one writer
 	read  *sql.DB
 	w     *wtx // the writer's connection, used by the writer goroutine only
 	rd    *rdb
 
-	jobs    chan *job
-	synced  chan []*job   // committed batches waiting for the fsync
-	wal     *os.File      // the write-ahead log, fsynced by the syncer
-	stopped chan struct{} // closed when the syncer is done
+	jobs      chan *job
+	synced    chan []*job   // a committed batch waiting for its fsync
+	syncReady chan struct{} // holds a token while the syncer is free
+	wal       *os.File      // the write-ahead log, fsynced by the syncer
+	stopped   chan struct{} // closed when the syncer is done
 
 	ckpt     *sql.DB       // checkpoints the log into the database, off the writer's path
 	ckptStop chan struct{} // ends the checkpointer
@@ -100,7 +101,8 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{write: w, read: r, rd: &rdb{db: r}, jobs: make(chan *job, maxBatch), synced: make(chan []*job, 64), stopped: make(chan struct{})}
+	s := &Store{write: w, read: r, rd: &rdb{db: r}, jobs: make(chan *job, maxBatch), synced: make(chan []*job), syncReady: make(chan struct{}, 1), stopped: make(chan struct{})}
+	s.syncReady <- struct{}{}
 	if err := s.migrate(ctx); err != nil {
 		r.Close()
 		w.Close()
@@ -265,66 +267,82 @@ func (s *Store) tx1(ctx context.Context, fn func(ctx context.Context, tx *wtx) e
 	return s.tx(ctx, fn)
 }
 
-// writer commits queued transactions, as many together as are waiting.
+// writer runs each queued transaction as it arrives, in its own savepoint of
+// an open SQLite transaction, and commits that transaction as soon as the
+// syncer is free to fsync it. While the syncer is busy the transaction
+// grows: the slower the disk, the larger the group that shares a commit.
 func (s *Store) writer() {
 	defer close(s.synced)
-	for j := range s.jobs {
-		batch := make([]*job, 1, maxBatch)
-		batch[0] = j
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case j, ok := <-s.jobs:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, j)
-			default:
-				break gather
-			}
+	var batch []*job
+	for {
+		jobs, ready := s.jobs, s.syncReady
+		if len(batch) == 0 {
+			ready = nil // nothing to commit yet
 		}
-		s.commit(batch)
+		if len(batch) >= maxBatch {
+			jobs = nil // commit first
+		}
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				if len(batch) > 0 {
+					<-s.syncReady
+					s.commit(batch)
+				}
+				return
+			}
+			if len(batch) == 0 {
+				if _, err := s.w.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+					j.done <- err
+					continue
+				}
+			}
+			batch = append(batch, j)
+			if err := s.runJob(j); err != nil {
+				s.fail(batch, err)
+				batch = nil
+			}
+		case <-ready:
+			s.commit(batch)
+			batch = nil
+		}
 	}
 }
 
-// commit runs each job in its own savepoint of one transaction, commits it
-// and hands the batch to the syncer. A batch that fails as a whole is
-// answered at once with the error.
-func (s *Store) commit(batch []*job) {
-	bg := context.Background()
+// runJob runs j in its own savepoint of the open transaction and records its
+// outcome. A returned error leaves the transaction unusable.
+func (s *Store) runJob(j *job) error {
 	tx := s.w
-	fail := func(err error) {
-		tx.ExecContext(bg, "ROLLBACK")
-		for _, j := range batch {
-			j.done <- err
+	// A job runs to its end even if its caller goes away: its writes are
+	// small, and half a job is never committed.
+	ctx := context.WithoutCancel(j.ctx)
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+		return err
+	}
+	j.err = run(context.WithValue(ctx, txKey{}, &ambient{tx: tx}), tx, j.fn)
+	if j.err != nil {
+		if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
+			return errors.Join(j.err, err)
 		}
 	}
-	if _, err := tx.ExecContext(bg, "BEGIN IMMEDIATE"); err != nil {
-		fail(err)
-		return
-	}
+	_, err := tx.ExecContext(ctx, "RELEASE job")
+	return err
+}
+
+// fail rolls the open transaction back and answers every job of it with err.
+func (s *Store) fail(batch []*job, err error) {
+	s.w.ExecContext(context.Background(), "ROLLBACK")
 	for _, j := range batch {
-		// A job runs to its end even if its caller goes away: its writes
-		// are small, and half a job is never committed.
-		ctx := context.WithoutCancel(j.ctx)
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
-			fail(err)
-			return
-		}
-		j.err = run(context.WithValue(ctx, txKey{}, &ambient{tx: tx}), tx, j.fn)
-		if j.err != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
-				fail(errors.Join(j.err, err))
-				return
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil {
-			fail(err)
-			return
-		}
+		j.done <- err
 	}
-	if _, err := tx.ExecContext(bg, "COMMIT"); err != nil {
-		fail(err)
+}
+
+// commit commits the open transaction and hands its jobs to the syncer,
+// whose turn the caller holds (it took the syncReady token).
+func (s *Store) commit(batch []*job) {
+	if _, err := s.w.ExecContext(context.Background(), "COMMIT"); err != nil {
+		s.fail(batch, err)
+		s.syncReady <- struct{}{}
 		return
 	}
 	s.synced <- batch
@@ -350,34 +368,20 @@ func (s *Store) checkpointer() {
 	}
 }
 
-// syncer fsyncs the write-ahead log for every committed batch (one fsync
-// for all the batches waiting) and then answers their jobs.
+// syncer fsyncs the write-ahead log for each committed batch, then answers
+// its jobs and gives the writer its turn back.
 func (s *Store) syncer() {
 	defer close(s.stopped)
 	for batch := range s.synced {
-		batches := [][]*job{batch}
-	gather:
-		for {
-			select {
-			case b, ok := <-s.synced:
-				if !ok {
-					break gather
-				}
-				batches = append(batches, b)
-			default:
-				break gather
-			}
-		}
 		err := datasync(s.wal)
-		for _, b := range batches {
-			for _, j := range b {
-				if err != nil && j.err == nil {
-					j.done <- fmt.Errorf("sqlite: committed but not synced to disk: %w", err)
-					continue
-				}
-				j.done <- j.err
+		for _, j := range batch {
+			if err != nil && j.err == nil {
+				j.done <- fmt.Errorf("sqlite: committed but not synced to disk: %w", err)
+				continue
 			}
+			j.done <- j.err
 		}
+		s.syncReady <- struct{}{}
 	}
 }
 
