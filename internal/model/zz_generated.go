@@ -97,8 +97,8 @@ func (s *AddRegionAction) validate(v *Violations, p *Path) {
 
 // AttributeValueList is a union: exactly one member is set.
 type AttributeValueList struct {
-	IntegerValues []int32  `json:"integerValues,omitempty"`
-	StringValues  []string `json:"stringValues,omitempty"`
+	IntegerValues []int32  `json:"integerValues,omitzero"`
+	StringValues  []string `json:"stringValues,omitzero"`
 }
 
 func (s *AttributeValueList) validate(v *Violations, p *Path) {
@@ -214,7 +214,7 @@ func (s *BatchGetIncidentFindingsOutput) validate(v *Violations, p *Path) {
 
 // ChatChannel is a union: exactly one member is set.
 type ChatChannel struct {
-	ChatbotSns []string          `json:"chatbotSns,omitempty"`
+	ChatbotSns []string          `json:"chatbotSns,omitzero"`
 	Empty      *EmptyChatChannel `json:"empty,omitempty"`
 }
 
@@ -295,7 +295,7 @@ func (s *Condition) validate(v *Violations, p *Path) {
 type CreateReplicationSetInput struct {
 	ClientToken *string                        `json:"clientToken,omitempty"`
 	Regions     map[string]RegionMapInputValue `json:"regions"`
-	Tags        map[string]string              `json:"tags,omitempty"`
+	Tags        map[string]string              `json:"tags,omitzero"`
 }
 
 func (s *CreateReplicationSetInput) validate(v *Violations, p *Path) {
@@ -353,15 +353,15 @@ func (s *CreateReplicationSetOutput) validate(v *Violations, p *Path) {
 }
 
 type CreateResponsePlanInput struct {
-	Actions          []Action          `json:"actions,omitempty"`
+	Actions          []Action          `json:"actions,omitzero"`
 	ChatChannel      *ChatChannel      `json:"chatChannel,omitempty"`
 	ClientToken      *string           `json:"clientToken,omitempty"`
 	DisplayName      *string           `json:"displayName,omitempty"`
-	Engagements      []string          `json:"engagements,omitempty"`
+	Engagements      []string          `json:"engagements,omitzero"`
 	IncidentTemplate *IncidentTemplate `json:"incidentTemplate,omitempty"`
-	Integrations     []Integration     `json:"integrations,omitempty"`
+	Integrations     []Integration     `json:"integrations,omitzero"`
 	Name             *string           `json:"name,omitempty"`
-	Tags             map[string]string `json:"tags,omitempty"`
+	Tags             map[string]string `json:"tags,omitzero"`
 }
 
 func (s *CreateResponsePlanInput) validate(v *Violations, p *Path) {
@@ -452,7 +452,7 @@ func (s *CreateResponsePlanOutput) validate(v *Violations, p *Path) {
 type CreateTimelineEventInput struct {
 	ClientToken       *string          `json:"clientToken,omitempty"`
 	EventData         *string          `json:"eventData,omitempty"`
-	EventReferences   []EventReference `json:"eventReferences,omitempty"`
+	EventReferences   []EventReference `json:"eventReferences,omitzero"`
 	EventTime         *Timestamp       `json:"eventTime,omitempty"`
 	EventType         *string          `json:"eventType,omitempty"`
 	IncidentRecordArn *string          `json:"incidentRecordArn,omitempty"`
@@ -745,7 +745,7 @@ func (s *EventReference) validate(v *Violations, p *Path) {
 
 type EventSummary struct {
 	EventId           *string          `json:"eventId,omitempty"`
-	EventReferences   []EventReference `json:"eventReferences,omitempty"`
+	EventReferences   []EventReference `json:"eventReferences,omitzero"`
 	EventTime         *Timestamp       `json:"eventTime,omitempty"`
 	EventType         *string          `json:"eventType,omitempty"`
 	EventUpdatedTime  *Timestamp       `json:"eventUpdatedTime,omitempty"`
@@ -1039,13 +1039,13 @@ func (s *GetResponsePlanInput) BindHTTP(label func(string) string, q url.Values)
 }
 
 type GetResponsePlanOutput struct {
-	Actions          []Action          `json:"actions,omitempty"`
+	Actions          []Action          `json:"actions,omitzero"`
 	Arn              *string           `json:"arn,omitempty"`
 	ChatChannel      *ChatChannel      `json:"chatChannel,omitempty"`
 	DisplayName      *string           `json:"displayName,omitempty"`
-	Engagements      []string          `json:"engagements,omitempty"`
+	Engagements      []string          `json:"engagements,omitzero"`
 	IncidentTemplate *IncidentTemplate `json:"incidentTemplate,omitempty"`
-	Integrations     []Integration     `json:"integrations,omitempty"`
+	Integrations     []Integration     `json:"integrations,omitzero"`
 	Name             *string           `json:"name,omitempty"`
 }
 
@@ -1156,7 +1156,7 @@ func (s *GetTimelineEventOutput) validate(v *Violations, p *Path) {
 
 type IncidentRecord struct {
 	Arn                  *string                  `json:"arn,omitempty"`
-	AutomationExecutions []AutomationExecution    `json:"automationExecutions,omitempty"`
+	AutomationExecutions []AutomationExecution    `json:"automationExecutions,omitzero"`
 	ChatChannel          *ChatChannel             `json:"chatChannel,omitempty"`
 	CreationTime         *Timestamp               `json:"creationTime,omitempty"`
 	DedupeString         *string                  `json:"dedupeString,omitempty"`
@@ -1164,7 +1164,7 @@ type IncidentRecord struct {
 	IncidentRecordSource *IncidentRecordSource    `json:"incidentRecordSource,omitempty"`
 	LastModifiedBy       *string                  `json:"lastModifiedBy,omitempty"`
 	LastModifiedTime     *Timestamp               `json:"lastModifiedTime,omitempty"`
-	NotificationTargets  []NotificationTargetItem `json:"notificationTargets,omitempty"`
+	NotificationTargets  []NotificationTargetItem `json:"notificationTargets,omitzero"`
 	ResolvedTime         *Timestamp               `json:"resolvedTime,omitempty"`
 	Status               *string                  `json:"status,omitempty"`
 	Summary              *string                  `json:"summary,omitempty"`
@@ -1325,8 +1325,8 @@ func (s *IncidentRecordSummary) validate(v *Violations, p *Path) {
 type IncidentTemplate struct {
 	DedupeString        *string                  `json:"dedupeString,omitempty"`
 	Impact              *int32                   `json:"impact,omitempty"`
-	IncidentTags        map[string]string        `json:"incidentTags,omitempty"`
-	NotificationTargets []NotificationTargetItem `json:"notificationTargets,omitempty"`
+	IncidentTags        map[string]string        `json:"incidentTags,omitzero"`
+	NotificationTargets []NotificationTargetItem `json:"notificationTargets,omitzero"`
 	Summary             *string                  `json:"summary,omitempty"`
 	Title               *string                  `json:"title,omitempty"`
 }
@@ -1490,7 +1490,7 @@ func (s *ListIncidentFindingsOutput) validate(v *Violations, p *Path) {
 }
 
 type ListIncidentRecordsInput struct {
-	Filters    []Filter `json:"filters,omitempty"`
+	Filters    []Filter `json:"filters,omitzero"`
 	MaxResults *int32   `json:"maxResults,omitempty"`
 	NextToken  *string  `json:"nextToken,omitempty"`
 }
@@ -1744,7 +1744,7 @@ func (s *ListTagsForResourceResponse) validate(v *Violations, p *Path) {
 }
 
 type ListTimelineEventsInput struct {
-	Filters           []Filter `json:"filters,omitempty"`
+	Filters           []Filter `json:"filters,omitzero"`
 	IncidentRecordArn *string  `json:"incidentRecordArn,omitempty"`
 	MaxResults        *int32   `json:"maxResults,omitempty"`
 	NextToken         *string  `json:"nextToken,omitempty"`
@@ -2118,8 +2118,8 @@ func (s *ResponsePlanSummary) validate(v *Violations, p *Path) {
 type SsmAutomation struct {
 	DocumentName      *string                             `json:"documentName,omitempty"`
 	DocumentVersion   *string                             `json:"documentVersion,omitempty"`
-	DynamicParameters map[string]DynamicSsmParameterValue `json:"dynamicParameters,omitempty"`
-	Parameters        map[string][]string                 `json:"parameters,omitempty"`
+	DynamicParameters map[string]DynamicSsmParameterValue `json:"dynamicParameters,omitzero"`
+	Parameters        map[string][]string                 `json:"parameters,omitzero"`
 	RoleArn           *string                             `json:"roleArn,omitempty"`
 	TargetAccount     *string                             `json:"targetAccount,omitempty"`
 }
@@ -2175,7 +2175,7 @@ func (s *SsmAutomation) validate(v *Violations, p *Path) {
 type StartIncidentInput struct {
 	ClientToken     *string         `json:"clientToken,omitempty"`
 	Impact          *int32          `json:"impact,omitempty"`
-	RelatedItems    []RelatedItem   `json:"relatedItems,omitempty"`
+	RelatedItems    []RelatedItem   `json:"relatedItems,omitzero"`
 	ResponsePlanArn *string         `json:"responsePlanArn,omitempty"`
 	Title           *string         `json:"title,omitempty"`
 	TriggerDetails  *TriggerDetails `json:"triggerDetails,omitempty"`
@@ -2276,7 +2276,7 @@ func (s *TagResourceResponse) validate(v *Violations, p *Path) {
 type TimelineEvent struct {
 	EventData         *string          `json:"eventData,omitempty"`
 	EventId           *string          `json:"eventId,omitempty"`
-	EventReferences   []EventReference `json:"eventReferences,omitempty"`
+	EventReferences   []EventReference `json:"eventReferences,omitzero"`
 	EventTime         *Timestamp       `json:"eventTime,omitempty"`
 	EventType         *string          `json:"eventType,omitempty"`
 	EventUpdatedTime  *Timestamp       `json:"eventUpdatedTime,omitempty"`
@@ -2439,7 +2439,7 @@ type UpdateIncidentRecordInput struct {
 	ChatChannel         *ChatChannel             `json:"chatChannel,omitempty"`
 	ClientToken         *string                  `json:"clientToken,omitempty"`
 	Impact              *int32                   `json:"impact,omitempty"`
-	NotificationTargets []NotificationTargetItem `json:"notificationTargets,omitempty"`
+	NotificationTargets []NotificationTargetItem `json:"notificationTargets,omitzero"`
 	Status              *string                  `json:"status,omitempty"`
 	Summary             *string                  `json:"summary,omitempty"`
 	Title               *string                  `json:"title,omitempty"`
@@ -2610,19 +2610,19 @@ func (s *UpdateReplicationSetOutput) validate(v *Violations, p *Path) {
 }
 
 type UpdateResponsePlanInput struct {
-	Actions                             []Action                 `json:"actions,omitempty"`
+	Actions                             []Action                 `json:"actions,omitzero"`
 	Arn                                 *string                  `json:"arn,omitempty"`
 	ChatChannel                         *ChatChannel             `json:"chatChannel,omitempty"`
 	ClientToken                         *string                  `json:"clientToken,omitempty"`
 	DisplayName                         *string                  `json:"displayName,omitempty"`
-	Engagements                         []string                 `json:"engagements,omitempty"`
+	Engagements                         []string                 `json:"engagements,omitzero"`
 	IncidentTemplateDedupeString        *string                  `json:"incidentTemplateDedupeString,omitempty"`
 	IncidentTemplateImpact              *int32                   `json:"incidentTemplateImpact,omitempty"`
-	IncidentTemplateNotificationTargets []NotificationTargetItem `json:"incidentTemplateNotificationTargets,omitempty"`
+	IncidentTemplateNotificationTargets []NotificationTargetItem `json:"incidentTemplateNotificationTargets,omitzero"`
 	IncidentTemplateSummary             *string                  `json:"incidentTemplateSummary,omitempty"`
-	IncidentTemplateTags                map[string]string        `json:"incidentTemplateTags,omitempty"`
+	IncidentTemplateTags                map[string]string        `json:"incidentTemplateTags,omitzero"`
 	IncidentTemplateTitle               *string                  `json:"incidentTemplateTitle,omitempty"`
-	Integrations                        []Integration            `json:"integrations,omitempty"`
+	Integrations                        []Integration            `json:"integrations,omitzero"`
 }
 
 func (s *UpdateResponsePlanInput) validate(v *Violations, p *Path) {
@@ -2725,7 +2725,7 @@ type UpdateTimelineEventInput struct {
 	ClientToken       *string          `json:"clientToken,omitempty"`
 	EventData         *string          `json:"eventData,omitempty"`
 	EventId           *string          `json:"eventId,omitempty"`
-	EventReferences   []EventReference `json:"eventReferences,omitempty"`
+	EventReferences   []EventReference `json:"eventReferences,omitzero"`
 	EventTime         *Timestamp       `json:"eventTime,omitempty"`
 	EventType         *string          `json:"eventType,omitempty"`
 	IncidentRecordArn *string          `json:"incidentRecordArn,omitempty"`

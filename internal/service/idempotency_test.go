@@ -962,3 +962,24 @@ func TestPurgeIdempotencyRecords(t *testing.T) {
 		t.Fatalf("replay of a kept token returned %s, want %s", again, fresh)
 	}
 }
+
+// TestClientTokenTellsEmptyListFromAbsent: an empty list clears a member
+// while an absent one leaves it, so the two are different parameters.
+func TestClientTokenTellsEmptyListFromAbsent(t *testing.T) {
+	srv := start(t)
+	c := srv.A()
+	setUp(t, c)
+	arn := idemMustStart(t, c, createPlan(t, c, "empty-list"), "", "")
+	r := srv.Do("POST", "/updateIncidentRecord", []byte(`{"arn":"`+arn+`","clientToken":"clear","notificationTargets":[]}`))
+	if r.Status != 204 {
+		t.Fatalf("clearing the targets: %d %s", r.Status, r.Body)
+	}
+	r = srv.Do("POST", "/updateIncidentRecord", []byte(`{"arn":"`+arn+`","clientToken":"clear"}`))
+	if r.Status != 409 || r.ErrorType != "ConflictException" {
+		t.Fatalf("the token with the list left out: %d %s %s", r.Status, r.ErrorType, r.Body)
+	}
+	r = srv.Do("POST", "/updateIncidentRecord", []byte(`{"arn":"`+arn+`","clientToken":"clear","notificationTargets":[]}`))
+	if r.Status != 204 {
+		t.Fatalf("replay: %d %s", r.Status, r.Body)
+	}
+}

@@ -281,8 +281,15 @@ func (g *gen) structType(name string, s *Shape, input bool) {
 		if m.Ref.Location != "" {
 			tag = "-"
 		} else {
-			t := g.svc.Shapes[m.Ref.Shape].Type
-			if !(required[m.Name] && (t == "list" || t == "map")) {
+			// Lists and maps use omitzero: an absent (nil) one is left out,
+			// an empty one is written as [] or {}, so that encoding an input
+			// keeps the difference ("clear the list" versus "leave it").
+			// Required ones are always written.
+			switch t := g.svc.Shapes[m.Ref.Shape].Type; {
+			case (t == "list" || t == "map") && required[m.Name]:
+			case t == "list" || t == "map":
+				tag += ",omitzero"
+			default:
 				tag += ",omitempty"
 			}
 		}
