@@ -96,7 +96,7 @@ func (h *Handler) operation(op model.Operation, run opFunc) http.Handler {
 		start := time.Now()
 		requestID := uuid.NewString()
 		w.Header().Set("x-amzn-RequestId", requestID)
-		principal, status, err := h.serve(w, r, op, run)
+		principal, status, err := h.serve(w, r, op, run, requestID)
 		if err != nil {
 			status = writeError(w, h.log, requestID, err)
 		}
@@ -109,7 +109,7 @@ func (h *Handler) operation(op model.Operation, run opFunc) http.Handler {
 
 // serve runs one request and writes its success answer; it returns the error
 // to write otherwise.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operation, run opFunc) (principal string, status int, err error) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operation, run opFunc, requestID string) (principal string, status int, err error) {
 	buf := h.bodies.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer h.bodies.Put(buf)
@@ -152,27 +152,30 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 	if err != nil {
 		return principal, 0, err
 	}
-	return principal, op.Status, writeOutput(w, op, out)
+	return principal, op.Status, writeOutput(w, op, out, h.log, requestID)
 }
 
-func writeOutput(w http.ResponseWriter, op model.Operation, out any) error {
+// writeOutput writes the success answer. Once the status line is out, a
+// failed write (the client went away) is only logged: no second answer
+// can follow.
+func writeOutput(w http.ResponseWriter, op model.Operation, out any, log *slog.Logger, requestID string) error {
 	if op.Status == http.StatusNoContent {
 		w.WriteHeader(op.Status)
 		return nil
 	}
-	var b []byte
+	b := []byte("{}")
 	if op.OutputBody {
 		var err error
 		if b, err = json.Marshal(out); err != nil {
 			return err
 		}
-	} else {
-		b = []byte("{}")
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(op.Status)
-	_, err := w.Write(b)
-	return err
+	if _, err := w.Write(b); err != nil {
+		log.Debug("writing the answer", "request_id", requestID, "err", err)
+	}
+	return nil
 }
 
 // serializationError words a JSON decoding failure for the caller.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/incidentd/incidentd/internal/domain"
@@ -161,6 +162,14 @@ func (s *Service) updateReplicationSet(ctx context.Context, in *model.UpdateRepl
 	if del := action.DeleteRegionAction; del != nil {
 		live := rs.LiveRegions(now, s.cfg.ProvisioningDelay)
 		if len(live) == 1 && live[0] == *del.RegionName {
+			// Deleting the last region deletes the set, under the same
+			// rules as deleting any region.
+			if st := rs.Status(now, s.cfg.ProvisioningDelay); st != domain.StatusActive {
+				return nil, domain.Conflict(domain.ResourceReplicationSet, rs.ARN, "The replication set is %s; retry when it is ACTIVE.", st)
+			}
+			if err := s.checkRegionAge(rs.Regions[live[0]], live[0], now); err != nil {
+				return nil, err
+			}
 			return &model.UpdateReplicationSetOutput{}, s.deleteReplicationSet(ctx, rs.ARN, "delete the last Region of")
 		}
 	}
@@ -191,8 +200,8 @@ func (s *Service) updateReplicationSet(ctx context.Context, in *model.UpdateRepl
 			if !ok {
 				return domain.Invalid("Region %s is not in the replication set.", name)
 			}
-			if age := now.Sub(r.AddedTime); s.cfg.RegionDeleteMinAge > 0 && age < s.cfg.RegionDeleteMinAge {
-				return domain.Invalid("Region %s was added %s ago; a Region can be deleted %s after it was added.", name, age.Round(1e9), s.cfg.RegionDeleteMinAge)
+			if err := s.checkRegionAge(r, name, now); err != nil {
+				return err
 			}
 			if len(rs.LiveRegions(now, s.cfg.ProvisioningDelay)) == 1 {
 				return domain.Conflict(domain.ResourceReplicationSet, rs.ARN, "The replication set changed; retry the request.")
@@ -212,6 +221,14 @@ func (s *Service) updateReplicationSet(ctx context.Context, in *model.UpdateRepl
 		return nil, err
 	}
 	return &model.UpdateReplicationSetOutput{}, nil
+}
+
+// checkRegionAge refuses to delete a region younger than RegionDeleteMinAge.
+func (s *Service) checkRegionAge(r *domain.Region, name string, now time.Time) error {
+	if age := now.Sub(r.AddedTime); s.cfg.RegionDeleteMinAge > 0 && age < s.cfg.RegionDeleteMinAge {
+		return domain.Invalid("Region %s was added %s ago; a Region can be deleted %s after it was added.", name, age.Round(time.Second), s.cfg.RegionDeleteMinAge)
+	}
+	return nil
 }
 
 // UpdateDeletionProtection turns deletion protection of the set on or off.

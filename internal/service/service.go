@@ -66,9 +66,12 @@ type ARN struct {
 	ID        string // what follows "Type/"
 }
 
-var arnRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):ssm-incidents::([0-9]{12}):(replication-set|response-plan|incident-record)/(.+)$`)
+// incidentd issues ARNs in the aws partition only; an ARN of another
+// partition names nothing it holds.
+var arnRE = regexp.MustCompile(`^arn:(aws):ssm-incidents::([0-9]{12}):(replication-set|response-plan|incident-record)/(.+)$`)
 
-// ParseARN splits an Incident Manager ARN; ok is false for anything else.
+// ParseARN splits an Incident Manager ARN of the aws partition; ok is false
+// for anything else.
 func ParseARN(s string) (ARN, bool) {
 	m := arnRE.FindStringSubmatch(s)
 	if m == nil {

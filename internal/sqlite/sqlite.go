@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -54,6 +55,9 @@ type Store struct {
 	ckptDone chan struct{}
 	mu       sync.RWMutex // guards closed against sends on jobs
 	closed   bool
+	// broken is set when the log could not be synced to disk: what was
+	// committed since may be lost, so the store takes no more writes.
+	broken atomic.Pointer[error]
 }
 
 // maxBatch bounds how many transactions share one commit.
@@ -117,7 +121,14 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	s.w = &wtx{conn: conn, stmts: map[string]*sql.Stmt{}}
 	// The writer connection keeps the log open, so this is the file SQLite
 	// appends to for as long as the store is open.
-	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR|os.O_CREATE, 0o644); err == nil {
+		// The log file may be new: make its directory entry durable too.
+		err = syncDir(dir)
+	}
+	if err != nil {
+		if s.wal != nil {
+			s.wal.Close()
+		}
 		conn.Close()
 		r.Close()
 		w.Close()
@@ -246,6 +257,9 @@ func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *wtx) er
 		}
 		return err
 	}
+	if err := s.broken.Load(); err != nil {
+		return *err
+	}
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed {
@@ -291,8 +305,12 @@ func (s *Store) writer() {
 				}
 				return
 			}
+			if err := s.broken.Load(); err != nil {
+				j.done <- *err
+				continue
+			}
 			if len(batch) == 0 {
-				if _, err := s.w.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+				if err := s.begin(); err != nil {
 					j.done <- err
 					continue
 				}
@@ -309,6 +327,18 @@ func (s *Store) writer() {
 	}
 }
 
+// begin opens the transaction of a new group. Should a transaction have been
+// left open by a failed rollback, it is rolled back and begin tries again.
+func (s *Store) begin() error {
+	bg := context.Background()
+	if _, err := s.w.ExecContext(bg, "BEGIN IMMEDIATE"); err == nil {
+		return nil
+	}
+	s.w.ExecContext(bg, "ROLLBACK")
+	_, err := s.w.ExecContext(bg, "BEGIN IMMEDIATE")
+	return err
+}
+
 // runJob runs j in its own savepoint of the open transaction and records its
 // outcome. A returned error leaves the transaction unusable.
 func (s *Store) runJob(j *job) error {
@@ -322,18 +352,21 @@ func (s *Store) runJob(j *job) error {
 	j.err = run(context.WithValue(ctx, txKey{}, &ambient{tx: tx}), tx, j.fn)
 	if j.err != nil {
 		if _, err := tx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {
-			return errors.Join(j.err, err)
+			return err
 		}
 	}
 	_, err := tx.ExecContext(ctx, "RELEASE job")
 	return err
 }
 
-// fail rolls the open transaction back and answers every job of it with err.
+// fail rolls the open transaction back and answers every job of it with an
+// error that says the group was lost, not why one job failed: the others'
+// callers may retry.
 func (s *Store) fail(batch []*job, err error) {
 	s.w.ExecContext(context.Background(), "ROLLBACK")
+	lost := fmt.Errorf("sqlite: transaction group rolled back: %v", err)
 	for _, j := range batch {
-		j.done <- err
+		j.done <- lost
 	}
 }
 
@@ -373,16 +406,36 @@ func (s *Store) checkpointer() {
 func (s *Store) syncer() {
 	defer close(s.stopped)
 	for batch := range s.synced {
-		err := datasync(s.wal)
+		if err := syncLog(s.wal); err != nil {
+			// After a failed fsync the kernel may have dropped the data it
+			// could not write, and a later fsync can succeed without it:
+			// nothing committed from now on can be promised durable.
+			err = fmt.Errorf("sqlite: the write-ahead log could not be synced to disk; restart incidentd: %v", err)
+			s.broken.CompareAndSwap(nil, &err)
+		}
+		broken := s.broken.Load()
 		for _, j := range batch {
-			if err != nil && j.err == nil {
-				j.done <- fmt.Errorf("sqlite: committed but not synced to disk: %w", err)
+			if broken != nil {
+				j.done <- *broken
 				continue
 			}
 			j.done <- j.err
 		}
 		s.syncReady <- struct{}{}
 	}
+}
+
+// syncLog makes the log durable; tests replace it to make it fail.
+var syncLog = datasync
+
+// syncDir fsyncs a directory, so that files created in it stay after a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // run calls fn and turns a panic into an error, so one bad job cannot stop

@@ -17,7 +17,7 @@ CREATE INDEX incident_records_by_status     ON incident_records (account, status
 CREATE INDEX incident_records_by_impact     ON incident_records (account, impact, creation_time, arn);
 CREATE INDEX incident_records_by_created_by ON incident_records (account, created_by, creation_time, arn);
 CREATE INDEX incident_records_by_status_impact ON incident_records (account, status, impact, creation_time, arn);
-CREATE INDEX incident_records_open_dedupe   ON incident_records (account, dedupe_string) WHERE status = 'OPEN';
+CREATE INDEX incident_records_open_dedupe   ON incident_records (account, dedupe_string, creation_time, arn) WHERE status = 'OPEN';
 
 -- seq orders events of the same eventTime as they were written.
 CREATE TABLE timeline_events (
@@ -52,6 +52,9 @@ CREATE TABLE idempotency_records (
     created_at   INTEGER NOT NULL, -- Unix milliseconds
     PRIMARY KEY (account, operation, token)
 ) WITHOUT ROWID;
+
+-- Lets the hourly purge of expired tokens find them without a scan.
+CREATE INDEX idempotency_records_by_age ON idempotency_records (created_at);
 
 CREATE TABLE outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
