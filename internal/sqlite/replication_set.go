@@ -2,27 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/incidentd/incidentd/internal/domain"
 )
 
 // CreateReplicationSet implements domain.Store.
 func (s *Store) CreateReplicationSet(ctx context.Context, rs *domain.ReplicationSet, tags map[string]string) error {
-	doc, err := json.Marshal(rs)
-	if err != nil {
-		return err
-	}
-	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO replication_sets (account, arn, doc) VALUES (?, ?, ?)`, rs.Account, rs.ARN, string(doc))
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		if err != nil {
-			return err
-		}
-		return putTags(ctx, tx, rs.Account, rs.ARN, tags)
-	})
+	return s.insertDoc(ctx, `INSERT INTO replication_sets (account, arn, doc) VALUES (?, ?, ?)`, rs, rs.Account, rs.ARN, tags, rs.Account, rs.ARN)
 }
 
 // GetReplicationSet implements domain.Store.
@@ -32,21 +18,7 @@ func (s *Store) GetReplicationSet(ctx context.Context, account string) (*domain.
 
 // UpdateReplicationSet implements domain.Store.
 func (s *Store) UpdateReplicationSet(ctx context.Context, account string, fn func(*domain.ReplicationSet) error) error {
-	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		rs, err := getDoc[domain.ReplicationSet](ctx, tx, `SELECT doc FROM replication_sets WHERE account = ?`, account)
-		if err != nil {
-			return err
-		}
-		if err := fn(rs); err != nil {
-			return err
-		}
-		doc, err := json.Marshal(rs)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE replication_sets SET doc = ? WHERE account = ?`, string(doc), account)
-		return err
-	})
+	return updateDoc(ctx, s, `SELECT doc FROM replication_sets WHERE account = ?`, `UPDATE replication_sets SET doc = ? WHERE account = ?`, fn, account)
 }
 
 // DeleteAccountData implements domain.Store.

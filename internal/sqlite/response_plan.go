@@ -3,29 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/incidentd/incidentd/internal/domain"
 )
 
 // CreateResponsePlan implements domain.Store.
 func (s *Store) CreateResponsePlan(ctx context.Context, p *domain.ResponsePlan, tags map[string]string) error {
-	doc, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO response_plans (account, name, doc) VALUES (?, ?, ?)`, p.Account, p.Name, string(doc))
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		if err != nil {
-			return err
-		}
-		return putTags(ctx, tx, p.Account, p.ARN, tags)
-	})
+	return s.insertDoc(ctx, `INSERT INTO response_plans (account, name, doc) VALUES (?, ?, ?)`, p, p.Account, p.ARN, tags, p.Account, p.Name)
 }
 
 // GetResponsePlan implements domain.Store.
@@ -39,39 +24,12 @@ func (s *Store) ListResponsePlans(ctx context.Context, account, after string, li
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*domain.ResponsePlan
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		p := new(domain.ResponsePlan)
-		if err := json.Unmarshal([]byte(doc), p); err != nil {
-			return nil, fmt.Errorf("decode stored document: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanDocs[domain.ResponsePlan](rows)
 }
 
 // UpdateResponsePlan implements domain.Store.
 func (s *Store) UpdateResponsePlan(ctx context.Context, account, name string, fn func(*domain.ResponsePlan) error) error {
-	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		p, err := getDoc[domain.ResponsePlan](ctx, tx, `SELECT doc FROM response_plans WHERE account = ? AND name = ?`, account, name)
-		if err != nil {
-			return err
-		}
-		if err := fn(p); err != nil {
-			return err
-		}
-		doc, err := json.Marshal(p)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE response_plans SET doc = ? WHERE account = ? AND name = ?`, string(doc), account, name)
-		return err
-	})
+	return updateDoc(ctx, s, `SELECT doc FROM response_plans WHERE account = ? AND name = ?`, `UPDATE response_plans SET doc = ? WHERE account = ? AND name = ?`, fn, account, name)
 }
 
 // DeleteResponsePlan implements domain.Store.

@@ -572,6 +572,46 @@ func getDoc[T any](ctx context.Context, q querier, query string, args ...any) (*
 	return v, nil
 }
 
+// insertDoc runs insert (whose last argument is the JSON of v) and stores
+// the tags of the new resource arn; a duplicate key is ErrConflict.
+func (s *Store) insertDoc(ctx context.Context, insert string, v any, account, arn string, tags map[string]string, args ...any) error {
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, insert, append(args, string(doc))...)
+		if isUniqueViolation(err) {
+			return domain.ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		return putTags(ctx, tx, account, arn, tags)
+	})
+}
+
+// updateDoc reads the document that get selects, applies fn to it and
+// writes it back with put (whose first argument is the JSON), all in one
+// transaction; keys are the arguments of both statements after that.
+func updateDoc[T any](ctx context.Context, s *Store, get, put string, fn func(*T) error, keys ...any) error {
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+		v, err := getDoc[T](ctx, tx, get, keys...)
+		if err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+		doc, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, put, append([]any{string(doc)}, keys...)...)
+		return err
+	})
+}
+
 func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
