@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/incidentd/incidentd/internal/domain"
@@ -340,18 +339,12 @@ func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListInciden
 	if err != nil {
 		return nil, err
 	}
-	pos, err := s.tokens.resume(in.NextToken, "ListIncidentRecords", c.Account)
-	if err != nil {
-		return nil, err
-	}
 	var after *domain.IncidentCursor
-	if pos != "" {
-		msStr, arn, ok := strings.Cut(pos, "|")
-		n, err := strconv.ParseInt(msStr, 10, 64)
-		if !ok || err != nil {
-			return nil, domain.Invalid("The nextToken is not valid for ListIncidentRecords.")
-		}
-		after = &domain.IncidentCursor{CreationTime: time.UnixMilli(n), ARN: arn}
+	var cursor domain.IncidentCursor
+	if found, err := s.tokens.resume(in.NextToken, "ListIncidentRecords", c.Account, &cursor); err != nil {
+		return nil, err
+	} else if found {
+		after = &cursor
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
 	recs, err := s.store.ListIncidentRecords(ctx, c.Account, conds, after, limit+1)
@@ -362,7 +355,7 @@ func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListInciden
 	if len(recs) > limit {
 		recs = recs[:limit]
 		last := recs[limit-1]
-		out.NextToken = s.tokens.issue("ListIncidentRecords", c.Account, strconv.FormatInt(last.CreationTime.UnixMilli(), 10)+"|"+last.ARN)
+		out.NextToken = s.tokens.issue("ListIncidentRecords", c.Account, domain.IncidentCursor{CreationTime: last.CreationTime, ARN: last.ARN})
 	}
 	for _, r := range recs {
 		sum := model.IncidentRecordSummary{

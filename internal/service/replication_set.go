@@ -122,8 +122,8 @@ func (s *Service) GetReplicationSet(ctx context.Context, in *model.GetReplicatio
 // Errors: ValidationError for a bad nextToken.
 func (s *Service) ListReplicationSets(ctx context.Context, in *model.ListReplicationSetsInput) (*model.ListReplicationSetsOutput, error) {
 	c := caller(ctx)
-	after, err := s.tokens.resume(in.NextToken, "ListReplicationSets", c.Account)
-	if err != nil {
+	var after string
+	if _, err := s.tokens.resume(in.NextToken, "ListReplicationSets", c.Account, &after); err != nil {
 		return nil, err
 	}
 	out := &model.ListReplicationSetsOutput{ReplicationSetArns: []string{}}

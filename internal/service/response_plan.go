@@ -112,8 +112,8 @@ func (s *Service) GetResponsePlan(ctx context.Context, in *model.GetResponsePlan
 // Errors: ValidationError for a bad nextToken.
 func (s *Service) ListResponsePlans(ctx context.Context, in *model.ListResponsePlansInput) (*model.ListResponsePlansOutput, error) {
 	c := caller(ctx)
-	after, err := s.tokens.resume(in.NextToken, "ListResponsePlans", c.Account)
-	if err != nil {
+	var after string
+	if _, err := s.tokens.resume(in.NextToken, "ListResponsePlans", c.Account, &after); err != nil {
 		return nil, err
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -191,21 +189,20 @@ func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimeline
 		return nil, err
 	}
 	// A token resumes one listing: same incident, same order.
-	scope := r.ARN + "|" + strconv.FormatBool(f.Descending)
-	pos, err := s.tokens.resume(in.NextToken, "ListTimelineEvents", r.Account)
-	if err != nil {
-		return nil, err
+	type timelineCursor struct {
+		Incident   string
+		Descending bool
+		domain.TimelineCursor
 	}
 	var after *domain.TimelineCursor
-	if pos != "" {
-		rest, ok := strings.CutPrefix(pos, scope+"|")
-		msStr, seqStr, ok2 := strings.Cut(rest, "|")
-		n, err := strconv.ParseInt(msStr, 10, 64)
-		seq, err2 := strconv.ParseInt(seqStr, 10, 64)
-		if !ok || !ok2 || err != nil || err2 != nil {
+	var cursor timelineCursor
+	if found, err := s.tokens.resume(in.NextToken, "ListTimelineEvents", r.Account, &cursor); err != nil {
+		return nil, err
+	} else if found {
+		if cursor.Incident != r.ARN || cursor.Descending != f.Descending {
 			return nil, domain.Invalid("The nextToken is not valid for this ListTimelineEvents request: pass it with the same incidentRecordArn and sortOrder.")
 		}
-		after = &domain.TimelineCursor{EventTime: time.UnixMilli(n), Seq: seq}
+		after = &cursor.TimelineCursor
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
 	events, err := s.store.ListTimelineEvents(ctx, r.Account, r.ARN, f, after, limit+1)
@@ -216,7 +213,7 @@ func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimeline
 	if len(events) > limit {
 		events = events[:limit]
 		last := events[limit-1]
-		out.NextToken = s.tokens.issue("ListTimelineEvents", r.Account, scope+"|"+strconv.FormatInt(last.EventTime.UnixMilli(), 10)+"|"+strconv.FormatInt(last.Seq, 10))
+		out.NextToken = s.tokens.issue("ListTimelineEvents", r.Account, timelineCursor{r.ARN, f.Descending, domain.TimelineCursor{EventTime: last.EventTime, Seq: last.Seq}})
 	}
 	for _, e := range events {
 		out.EventSummaries = append(out.EventSummaries, model.EventSummary{
