@@ -54,9 +54,6 @@ func (s *Service) createReplicationSet(ctx context.Context, in *model.CreateRepl
 		}
 		rs.Regions[name] = &domain.Region{SSEKMSKeyID: kmsKey(v.SseKmsKeyId), AddedTime: now, StatusUpdateTime: now}
 	}
-	if err := rejectAWSTagKeys(in.Tags); err != nil {
-		return nil, err
-	}
 	err := s.store.CreateReplicationSet(ctx, rs, in.Tags)
 	if errors.Is(err, domain.ErrConflict) {
 		existing, gerr := s.store.GetReplicationSet(ctx, c.Account)

@@ -29,9 +29,6 @@ func (s *Service) createResponsePlan(ctx context.Context, in *model.CreateRespon
 	if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
 		return nil, err
 	}
-	if err := rejectAWSTagKeys(in.Tags); err != nil {
-		return nil, err
-	}
 	now := s.clock()
 	t := in.IncidentTemplate
 	p := &domain.ResponsePlan{
@@ -150,9 +147,6 @@ func (s *Service) updateResponsePlan(ctx context.Context, in *model.UpdateRespon
 	c := caller(ctx)
 	if a.Account != c.Account {
 		return nil, responsePlanNotFound(*in.Arn)
-	}
-	if err := rejectAWSTagKeys(in.IncidentTemplateTags); err != nil {
-		return nil, err
 	}
 	now := s.clock()
 	err = s.store.UpdateResponsePlan(ctx, c.Account, a.ID, func(p *domain.ResponsePlan) error {

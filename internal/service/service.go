@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -130,15 +129,4 @@ func cloneMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// rejectAWSTagKeys refuses keys in the aws: namespace, which the model's
-// pattern also refuses; it guards paths where a key reaches storage otherwise.
-func rejectAWSTagKeys(tags map[string]string) error {
-	for k := range tags {
-		if strings.HasPrefix(k, "aws:") {
-			return domain.Invalid("tag keys that start with aws: are reserved: %s", k)
-		}
-	}
-	return nil
 }

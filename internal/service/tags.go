@@ -46,9 +46,6 @@ func (s *Service) TagResource(ctx context.Context, in *model.TagResourceRequest)
 	if err != nil {
 		return nil, err
 	}
-	if err := rejectAWSTagKeys(in.Tags); err != nil {
-		return nil, err
-	}
 	err = s.store.UpdateTags(ctx, r, func(tags map[string]string) error {
 		for k, v := range in.Tags {
 			tags[k] = v
