@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"maps"
 
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
@@ -42,7 +43,7 @@ func (s *Service) createResponsePlan(ctx context.Context, in *model.CreateRespon
 			Summary:             t.Summary,
 			DedupeString:        t.DedupeString,
 			NotificationTargets: snsTargets(t.NotificationTargets),
-			IncidentTags:        cloneMap(t.IncidentTags),
+			IncidentTags:        maps.Clone(t.IncidentTags),
 		},
 		ChatChannel:      chatChannelIn(in.ChatChannel),
 		Engagements:      in.Engagements,
@@ -170,7 +171,7 @@ func (s *Service) updateResponsePlan(ctx context.Context, in *model.UpdateRespon
 			t.NotificationTargets = snsTargets(in.IncidentTemplateNotificationTargets)
 		}
 		if in.IncidentTemplateTags != nil {
-			t.IncidentTags = cloneMap(in.IncidentTemplateTags)
+			t.IncidentTags = maps.Clone(in.IncidentTemplateTags)
 			if len(t.IncidentTags) == 0 {
 				t.IncidentTags = nil
 			}

@@ -119,14 +119,3 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
