@@ -63,6 +63,36 @@ type RelatedItem struct {
 	Type        string    `json:"type"`
 	Value       ItemValue `json:"value"`
 	Title       *string   `json:"title,omitempty"`
+	// Seq orders the items of an incident as they were added; the store
+	// assigns it.
+	Seq int64 `json:"-"`
+}
+
+// Identifies reports whether the item is the one that type t and value v
+// name: same type and same value (a PagerDuty incident by its id alone).
+func (it RelatedItem) Identifies(t string, v ItemValue) bool {
+	if it.Type != t {
+		return false
+	}
+	a, b := it.Value, v
+	switch {
+	case a.PagerDutyIncidentDetail != nil || b.PagerDutyIncidentDetail != nil:
+		return a.PagerDutyIncidentDetail != nil && b.PagerDutyIncidentDetail != nil &&
+			a.PagerDutyIncidentDetail.ID == b.PagerDutyIncidentDetail.ID
+	case a.ARN != nil || b.ARN != nil:
+		return a.ARN != nil && b.ARN != nil && *a.ARN == *b.ARN
+	case a.URL != nil || b.URL != nil:
+		return a.URL != nil && b.URL != nil && *a.URL == *b.URL
+	case a.MetricDefinition != nil || b.MetricDefinition != nil:
+		return a.MetricDefinition != nil && b.MetricDefinition != nil && *a.MetricDefinition == *b.MetricDefinition
+	}
+	return true
+}
+
+// RelatedItemCursor is where a page of related items ends.
+type RelatedItemCursor struct {
+	Seq         int64
+	GeneratedID string
 }
 
 // ItemValue is the one value of a related item.

@@ -82,8 +82,22 @@ type Store interface {
 	// filter's order, after the cursor when one is given.
 	ListTimelineEvents(ctx context.Context, account, incidentARN string, f TimelineFilter, after *TimelineCursor, limit int) ([]*TimelineEvent, error)
 
-	// ListRelatedItems returns the related items of an incident in the order they were added.
-	ListRelatedItems(ctx context.Context, account, incidentARN string) ([]RelatedItem, error)
+	// UpdateTimelineEvent replaces a stored event (found by account,
+	// incident and event id); ErrNotFound when there is none.
+	UpdateTimelineEvent(ctx context.Context, e *TimelineEvent) error
+	// DeleteTimelineEvent removes an event; deleting a missing event is not an error.
+	DeleteTimelineEvent(ctx context.Context, account, incidentARN, eventID string) error
+
+	// AddRelatedItem adds an item after the incident's other related items;
+	// ErrConflict when its generated id is taken.
+	AddRelatedItem(ctx context.Context, account, incidentARN string, it RelatedItem) error
+	// RemoveRelatedItem removes the item with that generated id; ErrNotFound
+	// when the incident has none.
+	RemoveRelatedItem(ctx context.Context, account, incidentARN, generatedID string) error
+	// ListRelatedItems returns up to limit related items of an incident (all
+	// of them when limit is 0) in the order they were added, after the
+	// cursor when one is given.
+	ListRelatedItems(ctx context.Context, account, incidentARN string, after *RelatedItemCursor, limit int) ([]RelatedItem, error)
 
 	// AddOutboxMessage queues a notification.
 	AddOutboxMessage(ctx context.Context, m *OutboxMessage) error

@@ -2,10 +2,9 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,27 +38,6 @@ func (s *Service) incidentRecord(ctx context.Context, arn string) (*domain.Incid
 		return nil, incidentNotFound(arn)
 	}
 	return r, err
-}
-
-// generatedID returns a related item id: related-item/TYPE/32 upper-case hex digits.
-func generatedID(itemType string) string {
-	var b [16]byte
-	rand.Read(b[:])
-	return "related-item/" + itemType + "/" + strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
-func relatedItemIn(it model.RelatedItem) domain.RelatedItem {
-	v := it.Identifier.Value
-	out := domain.RelatedItem{
-		GeneratedID: generatedID(*it.Identifier.Type),
-		Type:        *it.Identifier.Type,
-		Title:       it.Title,
-		Value:       domain.ItemValue{ARN: v.Arn, URL: v.Url, MetricDefinition: v.MetricDefinition},
-	}
-	if p := v.PagerDutyIncidentDetail; p != nil {
-		out.Value.PagerDutyIncidentDetail = &domain.PagerDutyIncidentDetail{ID: *p.Id, AutoResolve: p.AutoResolve, SecretID: p.SecretId}
-	}
-	return out
 }
 
 // StartIncident starts an incident from a response plan. While an OPEN
@@ -128,8 +106,15 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 		r.Source.ResourceARN = td.TriggerArn
 	}
 	items := make([]domain.RelatedItem, 0, len(in.RelatedItems))
-	for _, it := range in.RelatedItems {
-		items = append(items, relatedItemIn(it))
+	for i, it := range in.RelatedItems {
+		item, err := relatedItemIn(it, fmt.Sprintf("relatedItems.%d.member", i+1))
+		if err != nil {
+			return nil, err
+		}
+		// An item listed twice is attached once.
+		if !slices.ContainsFunc(items, func(o domain.RelatedItem) bool { return o.Identifies(item.Type, item.Value) }) {
+			items = append(items, item)
+		}
 	}
 	if err := s.store.CreateIncidentRecord(ctx, r, t.IncidentTags, items); err != nil {
 		return nil, err

@@ -447,7 +447,7 @@ func TestStartIncidentAttachesRelatedItems(t *testing.T) {
 			{Identifier: &types.ItemIdentifier{Type: types.ItemTypeInvolvedResource, Value: &types.ItemValueMemberArn{Value: instance}}},
 		},
 	})
-	items, err := srv.Main.Store.ListRelatedItems(ctx, testserver.AccountA, arn)
+	items, err := srv.Main.Store.ListRelatedItems(ctx, testserver.AccountA, arn, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1228,7 +1228,7 @@ func TestDeleteIncidentRecord(t *testing.T) {
 	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
 	_, err = a.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: &arn, Title: aws.String("x")})
 	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
-	if items, err := srv.Main.Store.ListRelatedItems(ctx, testserver.AccountA, arn); err != nil || len(items) != 0 {
+	if items, err := srv.Main.Store.ListRelatedItems(ctx, testserver.AccountA, arn, nil, 0); err != nil || len(items) != 0 {
 		t.Fatalf("related items after delete: %v %v", items, err)
 	}
 	if got := irList(t, a, nil, 100); len(got) != 1 || aws.ToString(got[0].Arn) != other {
@@ -1257,7 +1257,7 @@ func TestDeleteIncidentRecord(t *testing.T) {
 	if got := irTags(t, a, arn); len(got) != 0 {
 		t.Fatalf("the deleted record's tags survived: %v", got)
 	}
-	if items, err := srv.Main.Store.ListRelatedItems(ctx, testserver.AccountA, arn); err != nil || len(items) != 0 {
+	if items, err := srv.Main.Store.ListRelatedItems(ctx, testserver.AccountA, arn, nil, 0); err != nil || len(items) != 0 {
 		t.Fatalf("the deleted record's related items survived: %v %v", items, err)
 	}
 }

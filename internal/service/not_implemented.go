@@ -11,31 +11,6 @@ import (
 // Each answers with a NotImplementedError naming it, after its input has
 // passed the model's validation; none pretends to succeed.
 
-// CreateTimelineEvent is not provided yet. Errors: NotImplementedError.
-func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimelineEventInput) (*model.CreateTimelineEventOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "CreateTimelineEvent"}
-}
-
-// UpdateTimelineEvent is not provided yet. Errors: NotImplementedError.
-func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimelineEventInput) (*model.UpdateTimelineEventOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "UpdateTimelineEvent"}
-}
-
-// DeleteTimelineEvent is not provided yet. Errors: NotImplementedError.
-func (s *Service) DeleteTimelineEvent(ctx context.Context, in *model.DeleteTimelineEventInput) (*model.DeleteTimelineEventOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "DeleteTimelineEvent"}
-}
-
-// UpdateRelatedItems is not provided yet. Errors: NotImplementedError.
-func (s *Service) UpdateRelatedItems(ctx context.Context, in *model.UpdateRelatedItemsInput) (*model.UpdateRelatedItemsOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "UpdateRelatedItems"}
-}
-
-// ListRelatedItems is not provided yet. Errors: NotImplementedError.
-func (s *Service) ListRelatedItems(ctx context.Context, in *model.ListRelatedItemsInput) (*model.ListRelatedItemsOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "ListRelatedItems"}
-}
-
 // PutResourcePolicy is not provided yet. Errors: NotImplementedError.
 func (s *Service) PutResourcePolicy(ctx context.Context, in *model.PutResourcePolicyInput) (*model.PutResourcePolicyOutput, error) {
 	return nil, &domain.NotImplementedError{Operation: "PutResourcePolicy"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -226,4 +227,161 @@ func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimeline
 		})
 	}
 	return out, nil
+}
+
+// Event types callers create; only these can be edited and deleted.
+const (
+	eventTypeCustom = "Custom Event"
+	eventTypeNote   = "Note"
+)
+
+func checkCustomEventType(t string) error {
+	if t != eventTypeCustom && t != eventTypeNote {
+		return domain.Invalid("eventType %s is not one a caller can create: use %q or %q.", t, eventTypeCustom, eventTypeNote)
+	}
+	return nil
+}
+
+// referencesIn checks the references of a custom event: a relatedItemId
+// must name a related item of the incident.
+func (s *Service) referencesIn(ctx context.Context, r *domain.IncidentRecord, refs []model.EventReference) ([]domain.EventReference, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	var items []domain.RelatedItem
+	out := make([]domain.EventReference, 0, len(refs))
+	for i, ref := range refs {
+		if id := ref.RelatedItemId; id != nil {
+			if items == nil {
+				var err error
+				if items, err = s.store.ListRelatedItems(ctx, r.Account, r.ARN, nil, 0); err != nil {
+					return nil, err
+				}
+			}
+			if !slices.ContainsFunc(items, func(it domain.RelatedItem) bool { return it.GeneratedID == *id }) {
+				return nil, domain.Invalid("eventReferences.%d.member.relatedItemId: %s is not a related item of the incident %s.", i+1, *id, r.ARN)
+			}
+		}
+		out = append(out, domain.EventReference{Resource: ref.Resource, RelatedItemID: ref.RelatedItemId})
+	}
+	return out, nil
+}
+
+// CreateTimelineEvent adds a custom event ("Custom Event" or "Note") to an
+// incident's timeline.
+// Errors: NotFoundError for a missing incident; ValidationError for another
+// event type or a reference to a related item the incident does not have;
+// ConflictError for a clientToken reused with other parameters.
+func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimelineEventInput) (*model.CreateTimelineEventOutput, error) {
+	return idempotent(s, ctx, "CreateTimelineEvent", in.ClientToken, in, func(ctx context.Context) (*model.CreateTimelineEventOutput, error) {
+		r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkCustomEventType(*in.EventType); err != nil {
+			return nil, err
+		}
+		refs, err := s.referencesIn(ctx, r, in.EventReferences)
+		if err != nil {
+			return nil, err
+		}
+		e := &domain.TimelineEvent{
+			Account:          r.Account,
+			IncidentARN:      r.ARN,
+			EventID:          newEventID(),
+			EventTime:        in.EventTime.Time().Truncate(time.Millisecond),
+			EventUpdatedTime: s.clock().Truncate(time.Millisecond),
+			EventType:        *in.EventType,
+			EventData:        *in.EventData,
+			References:       refs,
+		}
+		if err := s.store.AddTimelineEvent(ctx, e); err != nil {
+			return nil, err
+		}
+		return &model.CreateTimelineEventOutput{EventId: &e.EventID, IncidentRecordArn: &e.IncidentARN}, nil
+	})
+}
+
+// customEvent loads an event a caller may change.
+func (s *Service) customEvent(ctx context.Context, r *domain.IncidentRecord, eventID string) (*domain.TimelineEvent, error) {
+	e, err := s.store.GetTimelineEvent(ctx, r.Account, r.ARN, eventID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, timelineEventNotFound(eventID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.Automatic {
+		return nil, domain.Invalid("The timeline event %s (%s) was written by Incident Manager and cannot be changed; only events of type %q and %q can.", eventID, e.EventType, eventTypeCustom, eventTypeNote)
+	}
+	return e, nil
+}
+
+// UpdateTimelineEvent changes the members of a custom event present in the
+// request; eventReferences, when present, replace the old ones.
+// Errors: NotFoundError for a missing incident or event; ValidationError for
+// an automatic event, another event type or a reference to a related item
+// the incident does not have; ConflictError for a clientToken reused with
+// other parameters.
+func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimelineEventInput) (*model.UpdateTimelineEventOutput, error) {
+	return idempotent(s, ctx, "UpdateTimelineEvent", in.ClientToken, in, func(ctx context.Context) (*model.UpdateTimelineEventOutput, error) {
+		r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
+		if err != nil {
+			return nil, err
+		}
+		e, err := s.customEvent(ctx, r, *in.EventId)
+		if err != nil {
+			return nil, err
+		}
+		if in.EventType != nil {
+			if err := checkCustomEventType(*in.EventType); err != nil {
+				return nil, err
+			}
+			e.EventType = *in.EventType
+		}
+		if in.EventTime != nil {
+			e.EventTime = in.EventTime.Time().Truncate(time.Millisecond)
+		}
+		if in.EventData != nil {
+			e.EventData = *in.EventData
+		}
+		if in.EventReferences != nil {
+			if e.References, err = s.referencesIn(ctx, r, in.EventReferences); err != nil {
+				return nil, err
+			}
+		}
+		e.EventUpdatedTime = s.clock().Truncate(time.Millisecond)
+		if err := s.store.UpdateTimelineEvent(ctx, e); err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return nil, timelineEventNotFound(*in.EventId)
+			}
+			return nil, err
+		}
+		return &model.UpdateTimelineEventOutput{}, nil
+	})
+}
+
+// DeleteTimelineEvent deletes a custom event. Deleting an event or incident
+// that does not exist succeeds.
+// Errors: ValidationError for an automatic event.
+func (s *Service) DeleteTimelineEvent(ctx context.Context, in *model.DeleteTimelineEventInput) (*model.DeleteTimelineEventOutput, error) {
+	if _, err := incidentARN(ctx, *in.IncidentRecordArn); err != nil {
+		return &model.DeleteTimelineEventOutput{}, nil
+	}
+	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		r := &domain.IncidentRecord{Account: caller(ctx).Account, ARN: *in.IncidentRecordArn}
+		e, err := s.customEvent(ctx, r, *in.EventId)
+		var nf *domain.NotFoundError
+		if errors.As(err, &nf) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return s.store.DeleteTimelineEvent(ctx, e.Account, e.IncidentARN, e.EventID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &model.DeleteTimelineEventOutput{}, nil
 }

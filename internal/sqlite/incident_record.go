@@ -149,23 +149,6 @@ func (s *Store) ListIncidentRecords(ctx context.Context, account string, conds [
 	return scanDocs[domain.IncidentRecord](rows)
 }
 
-// ListRelatedItems implements domain.Store.
-func (s *Store) ListRelatedItems(ctx context.Context, account, incidentARN string) ([]domain.RelatedItem, error) {
-	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM related_items WHERE account = ? AND incident_arn = ? ORDER BY seq, generated_id`, account, incidentARN)
-	if err != nil {
-		return nil, err
-	}
-	items, err := scanDocs[domain.RelatedItem](rows)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]domain.RelatedItem, len(items))
-	for i, it := range items {
-		out[i] = *it
-	}
-	return out, nil
-}
-
 // scanDocs decodes the doc column of every row.
 func scanDocs[T any](rows *sql.Rows) ([]*T, error) {
 	defer rows.Close()

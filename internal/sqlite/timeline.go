@@ -79,3 +79,32 @@ func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN str
 	}
 	return out, rows.Err()
 }
+
+// UpdateTimelineEvent implements domain.Store.
+func (s *Store) UpdateTimelineEvent(ctx context.Context, e *domain.TimelineEvent) error {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE timeline_events SET event_time = ?, event_type = ?, doc = ? WHERE event_id = ? AND account = ? AND incident_arn = ?`,
+			ms(e.EventTime), e.EventType, string(doc), e.EventID, e.Account, e.IncidentARN)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return domain.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// DeleteTimelineEvent implements domain.Store.
+func (s *Store) DeleteTimelineEvent(ctx context.Context, account, incidentARN, eventID string) error {
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`, eventID, account, incidentARN)
+		return err
+	})
+}

@@ -1,0 +1,213 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/model"
+)
+
+// generatedID returns a related item id: related-item/TYPE/32 upper-case hex digits.
+func generatedID(itemType string) string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "related-item/" + itemType + "/" + strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// itemValueKinds lists, for each related item type, the members of ItemValue
+// that can hold its value.
+var itemValueKinds = map[string][]string{
+	"ANALYSIS":          {"arn", "url"},
+	"INCIDENT":          {"arn"},
+	"METRIC":            {"metricDefinition", "arn"},
+	"PARENT":            {"arn"},
+	"ATTACHMENT":        {"url", "arn"},
+	"OTHER":             {"url", "arn", "pagerDutyIncidentDetail"},
+	"AUTOMATION":        {"arn"},
+	"INVOLVED_RESOURCE": {"arn"},
+	"TASK":              {"url", "arn", "pagerDutyIncidentDetail"},
+}
+
+func valueKind(v *model.ItemValue) string {
+	switch {
+	case v.Arn != nil:
+		return "arn"
+	case v.Url != nil:
+		return "url"
+	case v.MetricDefinition != nil:
+		return "metricDefinition"
+	default:
+		return "pagerDutyIncidentDetail"
+	}
+}
+
+// itemIdentifierIn checks that the value suits the type and converts it;
+// path names the identifier in messages.
+func itemIdentifierIn(id *model.ItemIdentifier, path string) (string, domain.ItemValue, error) {
+	t, v := *id.Type, id.Value
+	kind := valueKind(v)
+	kinds := itemValueKinds[t]
+	ok := false
+	for _, k := range kinds {
+		ok = ok || k == kind
+	}
+	if !ok {
+		return "", domain.ItemValue{}, domain.Invalid("%s.value: a related item of type %s takes a value of %s, not %s.", path, t, strings.Join(kinds, " or "), kind)
+	}
+	out := domain.ItemValue{ARN: v.Arn, URL: v.Url, MetricDefinition: v.MetricDefinition}
+	if p := v.PagerDutyIncidentDetail; p != nil {
+		out.PagerDutyIncidentDetail = &domain.PagerDutyIncidentDetail{ID: *p.Id, AutoResolve: p.AutoResolve, SecretID: p.SecretId}
+	}
+	return t, out, nil
+}
+
+// relatedItemIn converts a related item of a request, giving it a new
+// generatedId; path names the item in messages.
+func relatedItemIn(it model.RelatedItem, path string) (domain.RelatedItem, error) {
+	t, v, err := itemIdentifierIn(it.Identifier, path+".identifier")
+	if err != nil {
+		return domain.RelatedItem{}, err
+	}
+	return domain.RelatedItem{GeneratedID: generatedID(t), Type: t, Title: it.Title, Value: v}, nil
+}
+
+func relatedItemOut(it domain.RelatedItem) model.RelatedItem {
+	v := &model.ItemValue{Arn: it.Value.ARN, Url: it.Value.URL, MetricDefinition: it.Value.MetricDefinition}
+	if p := it.Value.PagerDutyIncidentDetail; p != nil {
+		v.PagerDutyIncidentDetail = &model.PagerDutyIncidentDetail{Id: ptr(p.ID), AutoResolve: p.AutoResolve, SecretId: p.SecretID}
+	}
+	return model.RelatedItem{
+		GeneratedId: ptr(it.GeneratedID),
+		Identifier:  &model.ItemIdentifier{Type: ptr(it.Type), Value: v},
+		Title:       it.Title,
+	}
+}
+
+// UpdateRelatedItems adds one related item to an incident or removes one,
+// and writes an "SSM Incident Record Update" timeline event for it.
+// Errors: NotFoundError for a missing incident; ConflictError when the item
+// to add is there already; NotFoundError (INCIDENT_RECORD, naming the item)
+// when the item to remove is not; ValidationError for a value that does not
+// suit the item's type; ConflictError for a clientToken reused with other
+// parameters.
+func (s *Service) UpdateRelatedItems(ctx context.Context, in *model.UpdateRelatedItemsInput) (*model.UpdateRelatedItemsOutput, error) {
+	return idempotent(s, ctx, "UpdateRelatedItems", in.ClientToken, in, func(ctx context.Context) (*model.UpdateRelatedItemsOutput, error) {
+		return s.updateRelatedItems(ctx, in)
+	})
+}
+
+func (s *Service) updateRelatedItems(ctx context.Context, in *model.UpdateRelatedItemsInput) (*model.UpdateRelatedItemsOutput, error) {
+	r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
+	items, err := s.store.ListRelatedItems(ctx, r.Account, r.ARN, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		item   domain.RelatedItem
+		update any
+	)
+	switch u := in.RelatedItemsUpdate; {
+	case u.ItemToAdd != nil:
+		if item, err = relatedItemIn(*u.ItemToAdd, "relatedItemsUpdate.itemToAdd"); err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if it.Identifies(item.Type, item.Value) {
+				return nil, domain.Conflict(domain.ResourceIncidentRecord, r.ARN,
+					"The incident already has this %s related item (%s); remove it before adding it again.", it.Type, it.GeneratedID)
+			}
+		}
+		if err := s.store.AddRelatedItem(ctx, r.Account, r.ARN, item); err != nil {
+			return nil, err
+		}
+		out := relatedItemOut(item)
+		update = map[string]model.RelatedItem{"itemToAdd": out}
+	default:
+		t, v, err := itemIdentifierIn(u.ItemToRemove, "relatedItemsUpdate.itemToRemove")
+		if err != nil {
+			return nil, err
+		}
+		found := false
+		for _, it := range items {
+			if it.Identifies(t, v) {
+				item, found = it, true
+				break
+			}
+		}
+		if !found {
+			return nil, domain.NotFound(domain.ResourceIncidentRecord, r.ARN, "The incident %s has no %s related item with that value.", r.ARN, t)
+		}
+		if err := s.store.RemoveRelatedItem(ctx, r.Account, r.ARN, item.GeneratedID); err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return nil, domain.NotFound(domain.ResourceIncidentRecord, r.ARN, "The incident %s has no %s related item with that value.", r.ARN, t)
+			}
+			return nil, err
+		}
+		update = map[string]*model.ItemIdentifier{"itemToRemove": u.ItemToRemove}
+	}
+	b, err := json.Marshal(update)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	data := updateEventData{
+		ModifiedBy:         caller(ctx).Principal,
+		ModifiedAttributes: []attributeChange{{AttributeName: "relatedItems", NewValue: string(b)}},
+		IncidentTitle:      r.Title,
+	}
+	e := automaticEvent(r, domain.EventRecordUpdate, now, data, now)
+	e.References = append(e.References, domain.EventReference{RelatedItemID: ptr(item.GeneratedID)})
+	if err := s.store.AddTimelineEvent(ctx, e); err != nil {
+		return nil, err
+	}
+	return &model.UpdateRelatedItemsOutput{}, nil
+}
+
+// ListRelatedItems lists the related items of an incident in the order they
+// were added.
+// Errors: NotFoundError for a missing incident; ValidationError for a bad
+// nextToken.
+func (s *Service) ListRelatedItems(ctx context.Context, in *model.ListRelatedItemsInput) (*model.ListRelatedItemsOutput, error) {
+	r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
+	// A token resumes the listing of one incident.
+	type itemsCursor struct {
+		Incident string
+		domain.RelatedItemCursor
+	}
+	var after *domain.RelatedItemCursor
+	var cursor itemsCursor
+	if found, err := s.tokens.resume(in.NextToken, "ListRelatedItems", r.Account, &cursor); err != nil {
+		return nil, err
+	} else if found {
+		if cursor.Incident != r.ARN {
+			return nil, domain.Invalid("The nextToken is not valid for this ListRelatedItems request: pass it with the same incidentRecordArn.")
+		}
+		after = &cursor.RelatedItemCursor
+	}
+	limit := pageSize(in.MaxResults, defaultPageSize)
+	items, err := s.store.ListRelatedItems(ctx, r.Account, r.ARN, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.ListRelatedItemsOutput{RelatedItems: make([]model.RelatedItem, 0, min(len(items), limit))}
+	if len(items) > limit {
+		items = items[:limit]
+		last := items[limit-1]
+		out.NextToken = s.tokens.issue("ListRelatedItems", r.Account, itemsCursor{r.ARN, domain.RelatedItemCursor{Seq: last.Seq, GeneratedID: last.GeneratedID}})
+	}
+	for _, it := range items {
+		out.RelatedItems = append(out.RelatedItems, relatedItemOut(it))
+	}
+	return out, nil
+}

@@ -1,0 +1,79 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/incidentd/incidentd/internal/domain"
+)
+
+// AddRelatedItem implements domain.Store.
+func (s *Store) AddRelatedItem(ctx context.Context, account, incidentARN string, it domain.RelatedItem) error {
+	doc, err := json.Marshal(it)
+	if err != nil {
+		return err
+	}
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO related_items (account, incident_arn, generated_id, seq, doc)
+			VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM related_items WHERE account = ? AND incident_arn = ?), ?)`,
+			account, incidentARN, it.GeneratedID, account, incidentARN, string(doc))
+		if isUniqueViolation(err) {
+			return domain.ErrConflict
+		}
+		return err
+	})
+}
+
+// RemoveRelatedItem implements domain.Store.
+func (s *Store) RemoveRelatedItem(ctx context.Context, account, incidentARN, generatedID string) error {
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM related_items WHERE account = ? AND incident_arn = ? AND generated_id = ?`,
+			account, incidentARN, generatedID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return domain.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// ListRelatedItems implements domain.Store.
+func (s *Store) ListRelatedItems(ctx context.Context, account, incidentARN string, after *domain.RelatedItemCursor, limit int) ([]domain.RelatedItem, error) {
+	query := `SELECT seq, doc FROM related_items WHERE account = ? AND incident_arn = ?`
+	args := []any{account, incidentARN}
+	if after != nil {
+		query += ` AND (seq, generated_id) > (?, ?)`
+		args = append(args, after.Seq, after.GeneratedID)
+	}
+	query += ` ORDER BY seq, generated_id`
+	if limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := s.q(ctx).QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.RelatedItem
+	for rows.Next() {
+		var (
+			seq int64
+			doc []byte
+		)
+		if err := rows.Scan(&seq, &doc); err != nil {
+			return nil, err
+		}
+		var it domain.RelatedItem
+		if err := json.Unmarshal(doc, &it); err != nil {
+			return nil, err
+		}
+		it.Seq = seq
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
