@@ -335,9 +335,25 @@ func TestAWSCLIReadmeExample(t *testing.T) {
 	if inc.Status != types.IncidentRecordStatusResolved || aws.ToInt32(inc.Impact) != 1 || inc.ResolvedTime == nil {
 		t.Fatalf("incident %+v", inc)
 	}
+	// Start, resolution, the related item's addition, the custom event.
 	events, err := c.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: inc.Arn})
-	if err != nil || len(events.EventSummaries) != 2 {
+	if err != nil || len(events.EventSummaries) != 4 {
 		t.Fatalf("timeline %+v %v", events, err)
+	}
+	custom := events.EventSummaries[0]
+	if aws.ToString(custom.EventType) != "Custom Event" || !custom.EventTime.Equal(time.Date(2025, 11, 20, 20, 5, 0, 0, time.UTC)) {
+		t.Fatalf("the first event is %s at %v, want the custom event", aws.ToString(custom.EventType), custom.EventTime)
+	}
+	event, err := c.GetTimelineEvent(ctx, &ssmincidents.GetTimelineEventInput{IncidentRecordArn: inc.Arn, EventId: custom.EventId})
+	if err != nil || aws.ToString(event.Event.EventData) != `"Failover to the replica finished at 20:09."` {
+		t.Fatalf("custom event %+v %v", event, err)
+	}
+	items, err := c.ListRelatedItems(ctx, &ssmincidents.ListRelatedItemsInput{IncidentRecordArn: inc.Arn})
+	if err != nil || len(items.RelatedItems) != 1 || len(event.Event.EventReferences) != 1 {
+		t.Fatalf("related items %+v %v", items, err)
+	}
+	if ref, ok := event.Event.EventReferences[0].(*types.EventReferenceMemberRelatedItemId); !ok || ref.Value != aws.ToString(items.RelatedItems[0].GeneratedId) {
+		t.Fatalf("the custom event references %+v, want the related item", event.Event.EventReferences)
 	}
 	// The CLI printed JSON the whole way.
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
