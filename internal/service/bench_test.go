@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
+	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
+	"github.com/google/uuid"
+	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
 	"github.com/incidentd/incidentd/internal/sigv4"
 	"github.com/incidentd/incidentd/internal/testserver"
@@ -147,4 +151,103 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 		}
 		runClients(b, srv, 32, update(arns))
 	})
+}
+
+// BenchmarkCreateTimelineEvent32Clients: durable CreateTimelineEvent from 32
+// concurrent SDK clients over 64 incidents.
+func BenchmarkCreateTimelineEvent32Clients(b *testing.B) {
+	srv := testserver.Start(b)
+	c := srv.A()
+	setUp(b, c)
+	plan := createPlan(b, c, "bench")
+	arns := make([]string, 64)
+	for i := range arns {
+		out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
+		if err != nil {
+			b.Fatal(err)
+		}
+		arns[i] = aws.ToString(out.IncidentRecordArn)
+	}
+	runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
+		_, err := c.CreateTimelineEvent(ctx, &ssmincidents.CreateTimelineEventInput{
+			IncidentRecordArn: &arns[i%len(arns)],
+			EventTime:         aws.Time(time.Now()),
+			EventType:         aws.String("Custom Event"),
+			EventData:         aws.String(fmt.Sprintf("Step %d of the failover finished.", i)),
+		})
+		return err
+	})
+}
+
+// BenchmarkListTimelineEvents100k: one page (the default 100 events) of an
+// incident with 100,000 timeline events, from one SDK client, alternating
+// the first page ascending, a page deep inside, and the first page
+// descending filtered on eventType.
+func BenchmarkListTimelineEvents100k(b *testing.B) {
+	const events = 100_000
+	srv := testserver.Start(b)
+	c := srv.A()
+	setUp(b, c)
+	arn := aws.ToString(must(c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: aws.String(createPlan(b, c, "bench"))})).IncidentRecordArn)
+	// Seed through the store, a thousand events per transaction.
+	base := time.Now().Add(-events * time.Second)
+	for i := 0; i < events; i += 1000 {
+		err := srv.Main.Store.Tx(ctx, func(ctx context.Context) error {
+			for j := i; j < i+1000; j++ {
+				typ := "Custom Event"
+				if j%10 == 0 {
+					typ = "Note"
+				}
+				if err := srv.Main.Store.AddTimelineEvent(ctx, &domain.TimelineEvent{
+					Account: testserver.AccountA, IncidentARN: arn, EventID: uuid.Must(uuid.NewV7()).String(),
+					EventTime: base.Add(time.Duration(j) * time.Second), EventUpdatedTime: time.Now(),
+					EventType: typ, EventData: fmt.Sprintf("event %d", j),
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	// A token for a page in the middle of the timeline.
+	var middle *string
+	in := &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}
+	for range events / 2 / 100 {
+		middle = must(c.ListTimelineEvents(ctx, in)).NextToken
+		in.NextToken = middle
+	}
+	inputs := []*ssmincidents.ListTimelineEventsInput{
+		{IncidentRecordArn: &arn},
+		{IncidentRecordArn: &arn, NextToken: middle},
+		{IncidentRecordArn: &arn, SortOrder: types.SortOrderDescending, Filters: []types.Filter{{
+			Key: aws.String("eventType"), Condition: &types.ConditionMemberEquals{Value: &types.AttributeValueListMemberStringValues{Value: []string{"Note"}}},
+		}}},
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		out, err := c.ListTimelineEvents(ctx, inputs[i%len(inputs)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+		if len(out.EventSummaries) != 100 {
+			b.Fatalf("a page of %d events", len(out.EventSummaries))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[(len(lat)-1)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
