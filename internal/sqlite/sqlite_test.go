@@ -19,7 +19,7 @@ import (
 
 var ctx = context.Background()
 
-func open(t *testing.T, dir string) *sqlite.Store {
+func open(t testing.TB, dir string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(ctx, dir)
 	if err != nil {
