@@ -99,6 +99,18 @@ type Store interface {
 	// cursor when one is given.
 	ListRelatedItems(ctx context.Context, account, incidentARN string, after *RelatedItemCursor, limit int) ([]RelatedItem, error)
 
+	// PutFinding stores f under (f.Account, f.ID), replacing the finding
+	// stored there, if any, whole.
+	PutFinding(ctx context.Context, f *Finding) error
+	// GetFindings returns the account's findings among ids, in no particular
+	// order; ids the account has no finding for are left out (not an error).
+	GetFindings(ctx context.Context, account string, ids []string) ([]*Finding, error)
+	// ListFindings returns up to limit findings of the account whose time
+	// range overlaps [from, to] (see Finding.Overlaps; a finding without
+	// EndTime ends at now), by StartTime then ID, after the cursor when one is
+	// given.
+	ListFindings(ctx context.Context, account string, from, to, now time.Time, after *FindingCursor, limit int) ([]*Finding, error)
+
 	// AddOutboxMessage queues a notification.
 	AddOutboxMessage(ctx context.Context, m *OutboxMessage) error
 

@@ -45,7 +45,7 @@ type Key struct {
 	Principal       string // e.g. arn:aws:iam::111122223333:root
 }
 
-// Handler serves the API and /healthz.
+// Handler serves the API, incidentd's extensions (extension.go) and /healthz.
 type Handler struct {
 	mux      *http.ServeMux
 	keys     map[string]Key
@@ -58,7 +58,9 @@ type Handler struct {
 // New returns the handler for svc, accepting requests signed by keys.
 // now may be nil (time.Now).
 func New(svc *service.Service, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
-	return newHandler(operations(svc), keys, log, now)
+	h := newHandler(operations(svc), keys, log, now)
+	h.mountExtensions(svc)
+	return h
 }
 
 func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {

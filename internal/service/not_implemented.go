@@ -25,13 +25,3 @@ func (s *Service) GetResourcePolicies(ctx context.Context, in *model.GetResource
 func (s *Service) DeleteResourcePolicy(ctx context.Context, in *model.DeleteResourcePolicyInput) (*model.DeleteResourcePolicyOutput, error) {
 	return nil, &domain.NotImplementedError{Operation: "DeleteResourcePolicy"}
 }
-
-// ListIncidentFindings is not provided yet. Errors: NotImplementedError.
-func (s *Service) ListIncidentFindings(ctx context.Context, in *model.ListIncidentFindingsInput) (*model.ListIncidentFindingsOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "ListIncidentFindings"}
-}
-
-// BatchGetIncidentFindings is not provided yet. Errors: NotImplementedError.
-func (s *Service) BatchGetIncidentFindings(ctx context.Context, in *model.BatchGetIncidentFindingsInput) (*model.BatchGetIncidentFindingsOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "BatchGetIncidentFindings"}
-}

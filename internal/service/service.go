@@ -24,6 +24,10 @@ type Config struct {
 	// RegionDeleteMinAge refuses to delete a region younger than this. AWS
 	// enforces 24 hours; zero disables the rule.
 	RegionDeleteMinAge time.Duration
+	// FindingLookback is how far before an incident's creation its window
+	// of findings opens: a change that ended earlier is not a finding of the
+	// incident. Zero means DefaultFindingLookback (2 hours).
+	FindingLookback time.Duration
 }
 
 // Service carries out the operations on a Store.

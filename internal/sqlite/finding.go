@@ -1,0 +1,62 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/incidentd/incidentd/internal/domain"
+)
+
+// PutFinding implements domain.Store.
+func (s *Store) PutFinding(ctx context.Context, f *domain.Finding) error {
+	doc, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	var end *int64
+	if f.EndTime != nil {
+		end = new(ms(*f.EndTime))
+	}
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO findings (account, id, start_time, end_time, doc) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (account, id) DO UPDATE SET start_time = excluded.start_time, end_time = excluded.end_time, doc = excluded.doc`,
+			f.Account, f.ID, ms(f.StartTime), end, string(doc))
+		return err
+	})
+}
+
+// GetFindings implements domain.Store.
+func (s *Store) GetFindings(ctx context.Context, account string, ids []string) ([]*domain.Finding, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, account)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM findings WHERE account = ? AND id IN (`+
+		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanDocs[domain.Finding](rows)
+}
+
+// ListFindings implements domain.Store.
+func (s *Store) ListFindings(ctx context.Context, account string, from, to, now time.Time, after *domain.FindingCursor, limit int) ([]*domain.Finding, error) {
+	where := "account = ? AND start_time <= ? AND COALESCE(end_time, ?) >= ?"
+	args := []any{account, ms(to), ms(now), ms(from)}
+	if after != nil {
+		where += " AND (start_time, id) > (?, ?)"
+		args = append(args, ms(after.StartTime), after.ID)
+	}
+	args = append(args, limit)
+	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM findings WHERE `+where+` ORDER BY start_time, id LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanDocs[domain.Finding](rows)
+}
