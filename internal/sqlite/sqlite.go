@@ -178,19 +178,41 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(files)
-	var latest int
-	if err := s.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
+	// Every migration not recorded yet is applied, in order: also one
+	// numbered below the newest recorded one.
+	applied := map[int]bool{}
+	rows, err := s.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	known := 0
-	for _, f := range files {
-		name := filepath.Base(f)
-		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", name)
+	var latest int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
 		}
-		known = v
-		if v <= latest {
+		applied[v], latest = true, max(latest, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	versions := make([]int, len(files))
+	known := 0
+	for i, f := range files {
+		v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migrate: bad migration name %s", filepath.Base(f))
+		}
+		versions[i], known = v, max(known, v)
+	}
+	if latest > known {
+		return fmt.Errorf("database schema version %d is newer than this incidentd knows (%d)", latest, known)
+	}
+	for i, f := range files {
+		name, v := filepath.Base(f), versions[i]
+		if applied[v] {
 			continue
 		}
 		body, err := migrations.ReadFile(f)
@@ -213,9 +235,6 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.Commit(); err != nil {
 			return err
 		}
-	}
-	if latest > known {
-		return fmt.Errorf("database schema version %d is newer than this incidentd knows (%d)", latest, known)
 	}
 	return nil
 }

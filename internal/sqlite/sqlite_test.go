@@ -263,3 +263,25 @@ func TestNestedFailureRollsBackOnlyItself(t *testing.T) {
 		t.Fatalf("tags %v", tags)
 	}
 }
+
+// A migration numbered below the newest recorded one is applied all the same.
+func TestMigrationBelowTheNewestIsApplied(t *testing.T) {
+	dir := t.TempDir()
+	open(t, dir).Close()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = 4; DROP TABLE findings`); err != nil {
+		t.Fatal(err)
+	}
+	open(t, dir).Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = 4`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("migration 4 recorded %d times: %v", n, err)
+	}
+	if _, err := db.Exec(`SELECT COUNT(*) FROM findings`); err != nil {
+		t.Fatalf("the re-applied migration's table: %v", err)
+	}
+}
