@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/incidentd/incidentd/internal/app"
+	"github.com/incidentd/incidentd/internal/service"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -95,6 +96,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 	fs.StringVar(&cfg.CredentialsFile, "credentials-file", os.Getenv("INCIDENTD_CREDENTIALS_FILE"), "file of further access keys: ACCESS_KEY_ID SECRET ACCOUNT_ID [PRINCIPAL_ARN] per line")
 	fs.DurationVar(&cfg.Service.ProvisioningDelay, "provisioning-delay", 0, "how long a new replication set or region reads CREATING")
 	fs.DurationVar(&cfg.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
+	fs.IntVar(&cfg.Service.ResourcePoliciesPerPlan, "resource-policies-per-plan", service.DefaultResourcePoliciesPerPlan, "how many resource policies one response plan may have")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -36,21 +36,6 @@ func (s *Service) ListRelatedItems(ctx context.Context, in *model.ListRelatedIte
 	return nil, &domain.NotImplementedError{Operation: "ListRelatedItems"}
 }
 
-// PutResourcePolicy is not provided yet. Errors: NotImplementedError.
-func (s *Service) PutResourcePolicy(ctx context.Context, in *model.PutResourcePolicyInput) (*model.PutResourcePolicyOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "PutResourcePolicy"}
-}
-
-// GetResourcePolicies is not provided yet. Errors: NotImplementedError.
-func (s *Service) GetResourcePolicies(ctx context.Context, in *model.GetResourcePoliciesInput) (*model.GetResourcePoliciesOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "GetResourcePolicies"}
-}
-
-// DeleteResourcePolicy is not provided yet. Errors: NotImplementedError.
-func (s *Service) DeleteResourcePolicy(ctx context.Context, in *model.DeleteResourcePolicyInput) (*model.DeleteResourcePolicyOutput, error) {
-	return nil, &domain.NotImplementedError{Operation: "DeleteResourcePolicy"}
-}
-
 // ListIncidentFindings is not provided yet. Errors: NotImplementedError.
 func (s *Service) ListIncidentFindings(ctx context.Context, in *model.ListIncidentFindingsInput) (*model.ListIncidentFindingsOutput, error) {
 	return nil, &domain.NotImplementedError{Operation: "ListIncidentFindings"}

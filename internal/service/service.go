@@ -24,6 +24,9 @@ type Config struct {
 	// RegionDeleteMinAge refuses to delete a region younger than this. AWS
 	// enforces 24 hours; zero disables the rule.
 	RegionDeleteMinAge time.Duration
+	// ResourcePoliciesPerPlan is how many resource policies one response
+	// plan may have; zero means DefaultResourcePoliciesPerPlan.
+	ResourcePoliciesPerPlan int
 }
 
 // Service carries out the operations on a Store.
