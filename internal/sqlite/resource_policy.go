@@ -2,26 +2,14 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/incidentd/incidentd/internal/domain"
 )
 
 // PutResourcePolicy implements domain.Store.
 func (s *Store) PutResourcePolicy(ctx context.Context, p *domain.ResourcePolicy) error {
-	doc, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO resource_policies (account, plan_name, policy_id, created_time, doc) VALUES (?, ?, ?, ?, ?)`,
-			p.Account, p.PlanName, p.ID, ms(p.CreatedTime), string(doc))
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		return err
-	})
+	return s.insertRow(ctx, `INSERT INTO resource_policies (account, plan_name, policy_id, created_time, doc) VALUES (?, ?, ?, ?, ?)`,
+		p, p.Account, p.PlanName, p.ID, ms(p.CreatedTime))
 }
 
 // CountResourcePolicies implements domain.Store.
@@ -38,24 +26,7 @@ func (s *Store) ListResourcePolicies(ctx context.Context, account, planName stri
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*domain.ResourcePolicy
-	for rows.Next() {
-		var (
-			seq int64
-			doc []byte
-		)
-		if err := rows.Scan(&seq, &doc); err != nil {
-			return nil, err
-		}
-		p := new(domain.ResourcePolicy)
-		if err := json.Unmarshal(doc, p); err != nil {
-			return nil, fmt.Errorf("decode stored document: %w", err)
-		}
-		p.Seq = seq
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanSeqDocs(rows, func(p *domain.ResourcePolicy, seq int64) { p.Seq = seq })
 }
 
 // DeleteResourcePolicy implements domain.Store.
