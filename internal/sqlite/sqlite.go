@@ -580,12 +580,17 @@ func (s *Store) insertRow(ctx context.Context, insert string, v any, args ...any
 		return err
 	}
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, insert, append(args, string(doc))...)
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		return err
+		return execInsert(ctx, tx, insert, doc, args)
 	})
+}
+
+// execInsert runs insert with args and then doc; a duplicate key is ErrConflict.
+func execInsert(ctx context.Context, tx *wtx, insert string, doc []byte, args []any) error {
+	_, err := tx.ExecContext(ctx, insert, append(args, string(doc))...)
+	if isUniqueViolation(err) {
+		return domain.ErrConflict
+	}
+	return err
 }
 
 // insertDoc runs insert (whose last argument is the JSON of v) and stores
@@ -596,11 +601,7 @@ func (s *Store) insertDoc(ctx context.Context, insert string, v any, account, ar
 		return err
 	}
 	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, insert, append(args, string(doc))...)
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		if err != nil {
+		if err := execInsert(ctx, tx, insert, doc, args); err != nil {
 			return err
 		}
 		return putTags(ctx, tx, account, arn, tags)
