@@ -97,6 +97,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 	fs.DurationVar(&cfg.Service.ProvisioningDelay, "provisioning-delay", 0, "how long a new replication set or region reads CREATING")
 	fs.DurationVar(&cfg.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
 	fs.DurationVar(&cfg.Service.FindingLookback, "finding-lookback", service.DefaultFindingLookback, "how long before an incident's creation a change counts as a finding of it")
+	fs.IntVar(&cfg.Service.ResourcePoliciesPerPlan, "resource-policies-per-plan", service.DefaultResourcePoliciesPerPlan, "how many resource policies one response plan may have")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

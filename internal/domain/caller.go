@@ -6,6 +6,7 @@ import "context"
 type Caller struct {
 	Account   string // 12-digit account id
 	Principal string // e.g. arn:aws:iam::111122223333:root
+	Region    string // the region the request was signed for, e.g. us-east-1
 }
 
 type callerKey struct{}

@@ -88,11 +88,3 @@ func (e *ThrottlingError) Error() string { return e.Message }
 type AccessDeniedError struct{ Message string }
 
 func (e *AccessDeniedError) Error() string { return e.Message }
-
-// NotImplementedError is an operation of the model that incidentd does not
-// provide yet. It is never a silent success.
-type NotImplementedError struct{ Operation string }
-
-func (e *NotImplementedError) Error() string {
-	return "incidentd does not implement " + e.Operation + " yet"
-}

@@ -43,8 +43,23 @@ type Store interface {
 	ListResponsePlans(ctx context.Context, account, after string, limit int) ([]*ResponsePlan, error)
 	// UpdateResponsePlan applies fn to the plan in one transaction.
 	UpdateResponsePlan(ctx context.Context, account, name string, fn func(*ResponsePlan) error) error
-	// DeleteResponsePlan removes the plan and its tags; deleting a missing plan is not an error.
+	// DeleteResponsePlan removes the plan, its tags and its resource
+	// policies; deleting a missing plan is not an error.
 	DeleteResponsePlan(ctx context.Context, account, name string) error
+
+	// PutResourcePolicy stores a new policy of the plan p.PlanName; it does
+	// not check that the plan exists (call it in a Tx that does).
+	// ErrConflict when the plan has a policy of that id.
+	PutResourcePolicy(ctx context.Context, p *ResourcePolicy) error
+	// CountResourcePolicies returns how many policies the plan has.
+	CountResourcePolicies(ctx context.Context, account, planName string) (int, error)
+	// ListResourcePolicies returns up to limit policies of the plan in the
+	// order they were added, those after Seq after (0: from the first).
+	// A missing plan has none.
+	ListResourcePolicies(ctx context.Context, account, planName string, after int64, limit int) ([]*ResourcePolicy, error)
+	// DeleteResourcePolicy removes a policy of the plan; ErrNotFound when
+	// the plan has no policy of that id.
+	DeleteResourcePolicy(ctx context.Context, account, planName, id string) error
 
 	// Tags returns the tags of an existing resource, or ErrNotFound.
 	Tags(ctx context.Context, r ResourceRef) (map[string]string, error)

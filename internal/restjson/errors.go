@@ -30,7 +30,6 @@ var errorStatus = map[string]int{
 	"RequestEntityTooLargeException":      http.StatusRequestEntityTooLarge,
 	"ThrottlingException":                 http.StatusTooManyRequests,
 	"InternalServerException":             http.StatusInternalServerError,
-	"NotImplementedException":             http.StatusNotImplemented,
 }
 
 // serviceCode is the serviceCode member of quota and throttling errors.
@@ -67,7 +66,6 @@ func toWire(err error) *wireError {
 		qe   *domain.QuotaExceededError
 		th   *domain.ThrottlingError
 		ad   *domain.AccessDeniedError
-		ni   *domain.NotImplementedError
 		body = &wireError{}
 	)
 	switch {
@@ -97,8 +95,6 @@ func toWire(err error) *wireError {
 		body.QuotaCode, body.ServiceCode = th.QuotaCode, serviceCode
 	case errors.As(err, &ad):
 		body.code, body.Message = "AccessDeniedException", ad.Message
-	case errors.As(err, &ni):
-		body.code, body.Message = "NotImplementedException", ni.Error()
 	default:
 		body.code, body.Message, body.internal = "InternalServerException", "An internal error occurred. Retry the request.", err
 	}

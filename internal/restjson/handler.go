@@ -124,11 +124,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 	}
 	body := buf.Bytes()
 
-	akid, err := h.verifier.Verify(r, body)
+	cred, err := h.verifier.VerifyCredential(r, body)
 	if err != nil {
 		return "", 0, err
 	}
-	key := h.keys[akid]
+	key := h.keys[cred.AccessKeyID]
 	principal = key.Principal
 	if run == nil {
 		return principal, 0, &protocolError{"UnknownOperationException", "No operation of ssm-incidents matches " + r.Method + " " + r.URL.Path + "."}
@@ -149,7 +149,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 		return principal, 0, err
 	}
 
-	ctx := domain.WithCaller(r.Context(), domain.Caller{Account: key.Account, Principal: key.Principal})
+	ctx := domain.WithCaller(r.Context(), domain.Caller{Account: key.Account, Principal: key.Principal, Region: cred.Region})
 	out, err := run(ctx, in)
 	if err != nil {
 		return principal, 0, err

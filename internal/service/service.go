@@ -28,6 +28,9 @@ type Config struct {
 	// of findings opens: a change that ended earlier is not a finding of the
 	// incident. Zero means DefaultFindingLookback (2 hours).
 	FindingLookback time.Duration
+	// ResourcePoliciesPerPlan is how many resource policies one response
+	// plan may have; zero means DefaultResourcePoliciesPerPlan.
+	ResourcePoliciesPerPlan int
 }
 
 // Service carries out the operations on a Store.

@@ -80,9 +80,23 @@ type Verifier struct {
 // On success Verify returns the access key id that signed the request. On
 // failure the error is always an *Error.
 func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err error) {
+	c, err := v.VerifyCredential(r, body)
+	return c.AccessKeyID, err
+}
+
+// Credential is what a verified request's credential scope says about its
+// signer: the access key id and the region the request was signed for.
+type Credential struct {
+	AccessKeyID string
+	Region      string
+}
+
+// VerifyCredential is Verify that also returns the region of the request's
+// credential scope.
+func (v *Verifier) VerifyCredential(r *http.Request, body []byte) (Credential, error) {
 	header := r.Header.Get("Authorization")
 	if header == "" {
-		return "", &Error{CodeMissingAuthenticationToken, msgMissingToken}
+		return Credential{}, &Error{CodeMissingAuthenticationToken, msgMissingToken}
 	}
 
 	// The request time: X-Amz-Date, or failing that the HTTP Date header.
@@ -95,37 +109,37 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 
 	a, e := parse(header)
 	if e != nil {
-		return "", e
+		return Credential{}, e
 	}
 	if a.missing != 0 || !hasDate {
-		return "", incomplete(header, a.missing, !hasDate)
+		return Credential{}, incomplete(header, a.missing, !hasDate)
 	}
 	if e := a.checkCredential(); e != nil {
-		return "", e
+		return Credential{}, e
 	}
 	if !signsHost(a.signedHeaders) {
-		return "", &Error{CodeInvalidSignature, msgHostNotSigned}
+		return Credential{}, &Error{CodeInvalidSignature, msgHostNotSigned}
 	}
 
 	var reqTime time.Time
 	if amzDate != "" {
 		t, err := time.Parse(amzDateLayout, amzDate)
 		if err != nil {
-			return "", &Error{CodeIncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '" + amzDate +
+			return Credential{}, &Error{CodeIncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '" + amzDate +
 				"'. See http://en.wikipedia.org/wiki/ISO_8601"}
 		}
 		reqTime = t
 	} else {
 		t, err := http.ParseTime(dateHeader)
 		if err != nil {
-			return "", &Error{CodeIncompleteSignature, "Date must be in RFC 1123 format. Got '" + dateHeader + "'."}
+			return Credential{}, &Error{CodeIncompleteSignature, "Date must be in RFC 1123 format. Got '" + dateHeader + "'."}
 		}
 		reqTime = t.UTC()
 		amzDate = reqTime.Format(amzDateLayout)
 	}
 
 	if msg := scopeErrors(a, v.Service, amzDate); msg != "" {
-		return "", &Error{CodeInvalidSignature, msg}
+		return Credential{}, &Error{CodeInvalidSignature, msg}
 	}
 
 	var secret string
@@ -134,11 +148,11 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 		secret, ok = v.Lookup(a.accessKeyID)
 	}
 	if !ok {
-		return "", &Error{CodeUnrecognizedClient, msgUnrecognized}
+		return Credential{}, &Error{CodeUnrecognizedClient, msgUnrecognized}
 	}
 
 	if e := v.checkTime(reqTime); e != nil {
-		return "", e
+		return Credential{}, e
 	}
 
 	payloadHash := sha256.Sum256(body)
@@ -146,13 +160,13 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	hex.Encode(payloadHex[:], payloadHash[:])
 	if claimed, present := r.Header["X-Amz-Content-Sha256"]; present {
 		if len(claimed) != 1 || strings.TrimSpace(claimed[0]) != string(payloadHex[:]) {
-			return "", &Error{CodeInvalidSignature, msgMismatch}
+			return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
 		}
 	}
 
 	provided, ok := decodeSignature(a.signature)
 	if !ok {
-		return "", &Error{CodeInvalidSignature, msgMismatch}
+		return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
 	}
 
 	key := v.keys.get(a.accessKeyID, secret, a.date, a.region, a.service)
@@ -174,9 +188,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err
 	want := key.sum(b)
 
 	if !hmac.Equal(provided[:], want[:]) {
-		return "", &Error{CodeInvalidSignature, msgMismatch}
+		return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
 	}
-	return a.accessKeyID, nil
+	return Credential{AccessKeyID: a.accessKeyID, Region: a.region}, nil
 }
 
 // checkTime reports whether t lies within MaxSkew of the server's clock,

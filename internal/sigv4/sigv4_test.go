@@ -685,6 +685,21 @@ func TestNoLookupRejectsEveryKey(t *testing.T) {
 	}
 }
 
+func TestVerifyCredentialReturnsRegion(t *testing.T) {
+	v := testVerifier()
+	for _, region := range []string{"us-east-1", "eu-west-3"} {
+		req := httptest.NewRequest(http.MethodPost, "http://localhost/listResponsePlans", strings.NewReader("{}"))
+		sign(t, req, []byte("{}"), signing{keyID: otherKeyID, secret: otherSecret, service: testService, region: region, at: testNow})
+		c, err := v.VerifyCredential(req, []byte("{}"))
+		if err != nil {
+			t.Fatalf("VerifyCredential: %v", err)
+		}
+		if c != (Credential{AccessKeyID: otherKeyID, Region: region}) {
+			t.Fatalf("VerifyCredential = %+v, want key %s and region %s", c, otherKeyID, region)
+		}
+	}
+}
+
 func TestMaxSkew(t *testing.T) {
 	v := testVerifier()
 	v.MaxSkew = 5 * time.Minute

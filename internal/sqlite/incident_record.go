@@ -149,6 +149,28 @@ func (s *Store) ListIncidentRecords(ctx context.Context, account string, conds [
 	return scanDocs[domain.IncidentRecord](rows)
 }
 
+// scanSeqDocs decodes rows of (seq, doc) and gives each value its seq.
+func scanSeqDocs[T any](rows *sql.Rows, setSeq func(*T, int64)) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		var (
+			seq int64
+			doc []byte
+		)
+		if err := rows.Scan(&seq, &doc); err != nil {
+			return nil, err
+		}
+		v := new(T)
+		if err := json.Unmarshal(doc, v); err != nil {
+			return nil, fmt.Errorf("decode stored document: %w", err)
+		}
+		setSeq(v, seq)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // scanDocs decodes the doc column of every row.
 func scanDocs[T any](rows *sql.Rows) ([]*T, error) {
 	defer rows.Close()

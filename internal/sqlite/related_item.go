@@ -58,22 +58,13 @@ func (s *Store) ListRelatedItems(ctx context.Context, account, incidentARN strin
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []domain.RelatedItem
-	for rows.Next() {
-		var (
-			seq int64
-			doc []byte
-		)
-		if err := rows.Scan(&seq, &doc); err != nil {
-			return nil, err
-		}
-		var it domain.RelatedItem
-		if err := json.Unmarshal(doc, &it); err != nil {
-			return nil, err
-		}
-		it.Seq = seq
-		out = append(out, it)
+	items, err := scanSeqDocs(rows, func(it *domain.RelatedItem, seq int64) { it.Seq = seq })
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	out := make([]domain.RelatedItem, len(items))
+	for i, it := range items {
+		out[i] = *it
+	}
+	return out, nil
 }

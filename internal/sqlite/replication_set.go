@@ -31,7 +31,7 @@ func (s *Store) DeleteAccountData(ctx context.Context, account string, check fun
 		if err := check(rs); err != nil {
 			return err
 		}
-		for _, table := range []string{"replication_sets", "response_plans", "tags", "incident_records", "timeline_events", "related_items", "idempotency_records", "outbox", "findings"} {
+		for _, table := range []string{"replication_sets", "response_plans", "tags", "incident_records", "timeline_events", "related_items", "idempotency_records", "outbox", "findings", "resource_policies"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE account = ?`, account); err != nil {
 				return err
 			}

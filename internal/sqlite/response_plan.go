@@ -43,7 +43,10 @@ func (s *Store) DeleteResponsePlan(ctx context.Context, account, name string) er
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM tags WHERE account = ? AND resource_arn = ?`, account, arn)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE account = ? AND resource_arn = ?`, account, arn); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM resource_policies WHERE account = ? AND plan_name = ?`, account, name)
 		return err
 	})
 }

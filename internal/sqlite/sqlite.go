@@ -591,6 +591,27 @@ func getDoc[T any](ctx context.Context, q querier, query string, args ...any) (*
 	return v, nil
 }
 
+// insertRow runs insert, whose last argument is the JSON of v; a duplicate
+// key is ErrConflict.
+func (s *Store) insertRow(ctx context.Context, insert string, v any, args ...any) error {
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		return execInsert(ctx, tx, insert, doc, args)
+	})
+}
+
+// execInsert runs insert with args and then doc; a duplicate key is ErrConflict.
+func execInsert(ctx context.Context, tx *wtx, insert string, doc []byte, args []any) error {
+	_, err := tx.ExecContext(ctx, insert, append(args, string(doc))...)
+	if isUniqueViolation(err) {
+		return domain.ErrConflict
+	}
+	return err
+}
+
 // insertDoc runs insert (whose last argument is the JSON of v) and stores
 // the tags of the new resource arn; a duplicate key is ErrConflict.
 func (s *Store) insertDoc(ctx context.Context, insert string, v any, account, arn string, tags map[string]string, args ...any) error {
@@ -599,11 +620,7 @@ func (s *Store) insertDoc(ctx context.Context, insert string, v any, account, ar
 		return err
 	}
 	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, insert, append(args, string(doc))...)
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		if err != nil {
+		if err := execInsert(ctx, tx, insert, doc, args); err != nil {
 			return err
 		}
 		return putTags(ctx, tx, account, arn, tags)

@@ -273,15 +273,103 @@ func TestMigrationBelowTheNewestIsApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = 4; DROP TABLE findings`); err != nil {
+	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = 3; DROP TABLE resource_policies`); err != nil {
 		t.Fatal(err)
 	}
 	open(t, dir).Close()
 	var n int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = 4`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("migration 4 recorded %d times: %v", n, err)
+	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations WHERE version = 3`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("migration 3 recorded %d times: %v", n, err)
 	}
-	if _, err := db.Exec(`SELECT COUNT(*) FROM findings`); err != nil {
+	if _, err := db.Exec(`SELECT COUNT(*) FROM resource_policies`); err != nil {
 		t.Fatalf("the re-applied migration's table: %v", err)
+	}
+}
+
+func policy(account, planName, id string, created time.Time) *domain.ResourcePolicy {
+	return &domain.ResourcePolicy{
+		ID: id, Account: account, PlanName: planName, Region: "us-east-1", CreatedTime: created,
+		Document: `{"Version":"2012-10-17","Statement":[]}`,
+		Policy:   domain.Policy{Version: "2012-10-17", Statements: []domain.Statement{{Effect: "Allow", Principals: []string{"*"}, Actions: []string{"ssm-incidents:*"}, Resources: []string{"r"}}}},
+	}
+}
+
+func TestResourcePolicies(t *testing.T) {
+	s := open(t, t.TempDir())
+	const a, b = "111122223333", "444455556666"
+	t0 := time.Date(2025, 11, 20, 12, 0, 0, 0, time.UTC)
+	for _, acct := range []string{a, b} {
+		if err := s.CreateResponsePlan(ctx, plan(acct, "p"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Policies list in the order they were added, whatever their ids and times.
+	want := []*domain.ResourcePolicy{policy(a, "p", "bb", t0.Add(time.Second)), policy(a, "p", "aa", t0), policy(a, "p", "cc", t0)}
+	for _, p := range []*domain.ResourcePolicy{want[0], policy(b, "p", "aa", t0), want[1], policy(a, "q", "cc", t0), want[2]} {
+		if err := s.PutResourcePolicy(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutResourcePolicy(ctx, policy(a, "p", "aa", t0)); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("duplicate id: %v", err)
+	}
+	if n, err := s.CountResourcePolicies(ctx, a, "p"); err != nil || n != 3 {
+		t.Fatalf("count = %d, %v; want 3", n, err)
+	}
+	all, err := s.ListResourcePolicies(ctx, a, "p", 0, 10)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("list = %+v, %v; want 3 policies", all, err)
+	}
+	for i, p := range all {
+		if p.Seq <= 0 || (i > 0 && p.Seq <= all[i-1].Seq) {
+			t.Fatalf("policy %d has seq %d after %+v", i, p.Seq, all)
+		}
+		want[i].Seq = p.Seq
+	}
+	if !reflect.DeepEqual(all, want) {
+		t.Fatalf("list = %+v; want %+v", all, want)
+	}
+	page, err := s.ListResourcePolicies(ctx, a, "p", all[0].Seq, 1)
+	if err != nil || len(page) != 1 || page[0].ID != "aa" {
+		t.Fatalf("page after bb = %+v, %v; want aa", page, err)
+	}
+
+	if err := s.DeleteResourcePolicy(ctx, a, "p", "zz"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("delete unknown: %v", err)
+	}
+	if err := s.DeleteResourcePolicy(ctx, a, "p", "aa"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountResourcePolicies(ctx, a, "p"); n != 2 {
+		t.Fatalf("count after delete = %d, want 2", n)
+	}
+
+	// Deleting the plan deletes its policies, and only its own.
+	if err := s.DeleteResponsePlan(ctx, a, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountResourcePolicies(ctx, a, "p"); n != 0 {
+		t.Fatalf("%d policies outlived their plan", n)
+	}
+	if n, _ := s.CountResourcePolicies(ctx, b, "p"); n != 1 {
+		t.Fatalf("another account's policies: %d, want 1", n)
+	}
+	if n, _ := s.CountResourcePolicies(ctx, a, "q"); n != 1 {
+		t.Fatalf("another plan's policies: %d, want 1", n)
+	}
+
+	// Deleting an account's data deletes its policies.
+	rs := &domain.ReplicationSet{ARN: "arn:aws:ssm-incidents::" + a + ":replication-set/x", Account: a, CreatedTime: t0}
+	if err := s.CreateReplicationSet(ctx, rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAccountData(ctx, a, func(*domain.ReplicationSet) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountResourcePolicies(ctx, a, "q"); n != 0 {
+		t.Fatalf("%d policies outlived their account's data", n)
+	}
+	if n, _ := s.CountResourcePolicies(ctx, b, "p"); n != 1 {
+		t.Fatalf("another account's policies: %d, want 1", n)
 	}
 }

@@ -10,18 +10,8 @@ import (
 
 // AddTimelineEvent implements domain.Store.
 func (s *Store) AddTimelineEvent(ctx context.Context, e *domain.TimelineEvent) error {
-	doc, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, doc) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.Account, e.IncidentARN, e.EventID, ms(e.EventTime), e.EventType, string(doc))
-		if isUniqueViolation(err) {
-			return domain.ErrConflict
-		}
-		return err
-	})
+	return s.insertRow(ctx, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, doc) VALUES (?, ?, ?, ?, ?, ?)`,
+		e, e.Account, e.IncidentARN, e.EventID, ms(e.EventTime), e.EventType)
 }
 
 // GetTimelineEvent implements domain.Store.
@@ -60,24 +50,7 @@ func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN str
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*domain.TimelineEvent
-	for rows.Next() {
-		var (
-			seq int64
-			doc []byte
-		)
-		if err := rows.Scan(&seq, &doc); err != nil {
-			return nil, err
-		}
-		e := &domain.TimelineEvent{}
-		if err := json.Unmarshal(doc, e); err != nil {
-			return nil, err
-		}
-		e.Seq = seq
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanSeqDocs(rows, func(e *domain.TimelineEvent, seq int64) { e.Seq = seq })
 }
 
 // UpdateTimelineEvent implements domain.Store.
