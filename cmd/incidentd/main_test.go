@@ -287,33 +287,82 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	t.Logf("%d acknowledged writes, %d stored after kill -9", len(acked), len(stored))
 }
 
+// runReadmeBlock runs, with bash and the test key in the environment, the
+// first sh block after the README heading, against endpoint.
+func runReadmeBlock(t *testing.T, heading, endpoint string) ([]byte, error) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	i := strings.Index(text, heading+"\n")
+	if i < 0 {
+		t.Fatalf("README has no %q section", heading)
+	}
+	block := text[i:]
+	start := strings.Index(block, "```sh\n")
+	if start < 0 {
+		t.Fatalf("README section %q has no sh block", heading)
+	}
+	end := strings.Index(block[start+6:], "```")
+	script := strings.ReplaceAll(block[start+6:start+6+end], "http://127.0.0.1:4747", endpoint)
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Env = append(os.Environ(),
+		"AWS_ACCESS_KEY_ID="+testKey, "AWS_SECRET_ACCESS_KEY="+testSecret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_REGION=us-east-1", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	return cmd.CombinedOutput()
+}
+
+// TestCurlReadmeFinding records the README's deployment with curl and finds
+// it among the findings of an incident that started just after it.
+func TestCurlReadmeFinding(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	p := startServer(t, t.TempDir(), freeAddr(t), rootEnv()...)
+	c := client(p.endpoint, testKey, testSecret)
+	ctx := context.Background()
+	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runReadmeBlock(t, "## Recording deployments as findings", p.endpoint)
+	if err != nil {
+		t.Fatalf("README curl example failed: %v\n%s", err, out)
+	}
+	plan, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{Name: aws.String("web"),
+		IncidentTemplate: &types.IncidentTemplate{Title: aws.String("Web errors"), Impact: aws.Int32(3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plan.Arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListIncidentFindings(ctx, &ssmincidents.ListIncidentFindingsInput{IncidentRecordArn: inc.IncidentRecordArn})
+	if err != nil || len(list.Findings) != 1 {
+		t.Fatalf("findings %+v %v (curl printed %s)", list, err, out)
+	}
+	got, err := c.BatchGetIncidentFindings(ctx, &ssmincidents.BatchGetIncidentFindingsInput{IncidentRecordArn: inc.IncidentRecordArn, FindingIds: []string{*list.Findings[0].Id}})
+	if err != nil || len(got.Findings) != 1 || len(got.Errors) != 0 {
+		t.Fatalf("BatchGetIncidentFindings %+v %v", got, err)
+	}
+	d, ok := got.Findings[0].Details.(*types.FindingDetailsMemberCodeDeployDeployment)
+	if !ok || aws.ToString(d.Value.DeploymentId) != "d-A1B2C3D4E" || d.Value.EndTime != nil {
+		t.Fatalf("finding details %+v", got.Findings[0].Details)
+	}
+	if !strings.Contains(string(out), *list.Findings[0].Id) {
+		t.Fatalf("curl did not print the finding's id %s: %s", *list.Findings[0].Id, out)
+	}
+}
+
 // TestAWSCLIReadmeExample runs the README's worked example with the aws CLI.
 func TestAWSCLIReadmeExample(t *testing.T) {
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the aws CLI is not installed")
 	}
 	p := startServer(t, t.TempDir(), freeAddr(t), rootEnv()...)
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The example is the first ```sh block after the "Worked example" heading.
-	text := string(readme)
-	i := strings.Index(text, "## Worked example")
-	if i < 0 {
-		t.Fatal("README has no '## Worked example' section")
-	}
-	block := text[i:]
-	start := strings.Index(block, "```sh\n")
-	end := strings.Index(block[start+6:], "```")
-	script := block[start+6 : start+6+end]
-	script = strings.ReplaceAll(script, "http://127.0.0.1:4747", p.endpoint)
-
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	cmd.Env = append(os.Environ(),
-		"AWS_ACCESS_KEY_ID="+testKey, "AWS_SECRET_ACCESS_KEY="+testSecret, "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_REGION=us-east-1", "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-	out, err := cmd.CombinedOutput()
+	out, err := runReadmeBlock(t, "## Worked example", p.endpoint)
 	if err != nil {
 		t.Fatalf("README example failed: %v\n%s", err, out)
 	}
