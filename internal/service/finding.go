@@ -170,19 +170,13 @@ func (s *Service) ListIncidentFindings(ctx context.Context, in *model.ListIncide
 		return nil, err
 	}
 	// A token resumes the listing of one incident.
-	type findingsCursor struct {
-		Incident string
-		domain.FindingCursor
-	}
+	l := listing{op: "ListIncidentFindings", account: r.Account, scope: r.ARN, params: "incidentRecordArn"}
 	var after *domain.FindingCursor
-	var cursor findingsCursor
-	if found, err := s.tokens.resume(in.NextToken, "ListIncidentFindings", r.Account, &cursor); err != nil {
+	var cursor domain.FindingCursor
+	if found, err := s.tokens.resume(l, in.NextToken, &cursor); err != nil {
 		return nil, err
 	} else if found {
-		if cursor.Incident != r.ARN {
-			return nil, domain.Invalid("The nextToken is not valid for this ListIncidentFindings request: pass it with the same incidentRecordArn.")
-		}
-		after = &cursor.FindingCursor
+		after = &cursor
 	}
 	limit := pageSize(in.MaxResults, findingsPageSize)
 	now := s.clock()
@@ -192,11 +186,9 @@ func (s *Service) ListIncidentFindings(ctx context.Context, in *model.ListIncide
 		return nil, err
 	}
 	out := &model.ListIncidentFindingsOutput{Findings: make([]model.FindingSummary, 0, min(len(found), limit))}
-	if len(found) > limit {
-		found = found[:limit]
-		last := found[limit-1]
-		out.NextToken = s.tokens.issue("ListIncidentFindings", r.Account, findingsCursor{r.ARN, domain.FindingCursor{StartTime: last.StartTime, ID: last.ID}})
-	}
+	found, out.NextToken = page(s.tokens, l, found, limit, func(f *domain.Finding) any {
+		return domain.FindingCursor{StartTime: f.StartTime, ID: f.ID}
+	})
 	for _, f := range found {
 		out.Findings = append(out.Findings, model.FindingSummary{Id: ptr(f.ID), LastModifiedTime: model.NewTimestamp(f.LastModifiedTime)})
 	}

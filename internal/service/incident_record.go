@@ -324,9 +324,10 @@ func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListInciden
 	if err != nil {
 		return nil, err
 	}
+	l := listing{op: "ListIncidentRecords", account: c.Account}
 	var after *domain.IncidentCursor
 	var cursor domain.IncidentCursor
-	if found, err := s.tokens.resume(in.NextToken, "ListIncidentRecords", c.Account, &cursor); err != nil {
+	if found, err := s.tokens.resume(l, in.NextToken, &cursor); err != nil {
 		return nil, err
 	} else if found {
 		after = &cursor
@@ -337,11 +338,9 @@ func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListInciden
 		return nil, err
 	}
 	out := &model.ListIncidentRecordsOutput{IncidentRecordSummaries: make([]model.IncidentRecordSummary, 0, min(len(recs), limit))}
-	if len(recs) > limit {
-		recs = recs[:limit]
-		last := recs[limit-1]
-		out.NextToken = s.tokens.issue("ListIncidentRecords", c.Account, domain.IncidentCursor{CreationTime: last.CreationTime, ARN: last.ARN})
-	}
+	recs, out.NextToken = page(s.tokens, l, recs, limit, func(r *domain.IncidentRecord) any {
+		return domain.IncidentCursor{CreationTime: r.CreationTime, ARN: r.ARN}
+	})
 	for _, r := range recs {
 		sum := model.IncidentRecordSummary{
 			Arn:                  ptr(r.ARN),

@@ -181,19 +181,13 @@ func (s *Service) ListRelatedItems(ctx context.Context, in *model.ListRelatedIte
 		return nil, err
 	}
 	// A token resumes the listing of one incident.
-	type itemsCursor struct {
-		Incident string
-		domain.RelatedItemCursor
-	}
+	l := listing{op: "ListRelatedItems", account: r.Account, scope: r.ARN, params: "incidentRecordArn"}
 	var after *domain.RelatedItemCursor
-	var cursor itemsCursor
-	if found, err := s.tokens.resume(in.NextToken, "ListRelatedItems", r.Account, &cursor); err != nil {
+	var cursor domain.RelatedItemCursor
+	if found, err := s.tokens.resume(l, in.NextToken, &cursor); err != nil {
 		return nil, err
 	} else if found {
-		if cursor.Incident != r.ARN {
-			return nil, domain.Invalid("The nextToken is not valid for this ListRelatedItems request: pass it with the same incidentRecordArn.")
-		}
-		after = &cursor.RelatedItemCursor
+		after = &cursor
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
 	items, err := s.store.ListRelatedItems(ctx, r.Account, r.ARN, after, limit+1)
@@ -201,11 +195,9 @@ func (s *Service) ListRelatedItems(ctx context.Context, in *model.ListRelatedIte
 		return nil, err
 	}
 	out := &model.ListRelatedItemsOutput{RelatedItems: make([]model.RelatedItem, 0, min(len(items), limit))}
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[limit-1]
-		out.NextToken = s.tokens.issue("ListRelatedItems", r.Account, itemsCursor{r.ARN, domain.RelatedItemCursor{Seq: last.Seq, GeneratedID: last.GeneratedID}})
-	}
+	items, out.NextToken = page(s.tokens, l, items, limit, func(it domain.RelatedItem) any {
+		return domain.RelatedItemCursor{Seq: it.Seq, GeneratedID: it.GeneratedID}
+	})
 	for _, it := range items {
 		out.RelatedItems = append(out.RelatedItems, relatedItemOut(it))
 	}

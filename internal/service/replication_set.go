@@ -120,7 +120,7 @@ func (s *Service) GetReplicationSet(ctx context.Context, in *model.GetReplicatio
 func (s *Service) ListReplicationSets(ctx context.Context, in *model.ListReplicationSetsInput) (*model.ListReplicationSetsOutput, error) {
 	c := caller(ctx)
 	var after string
-	if _, err := s.tokens.resume(in.NextToken, "ListReplicationSets", c.Account, &after); err != nil {
+	if _, err := s.tokens.resume(listing{op: "ListReplicationSets", account: c.Account}, in.NextToken, &after); err != nil {
 		return nil, err
 	}
 	out := &model.ListReplicationSetsOutput{ReplicationSetArns: []string{}}

@@ -79,26 +79,18 @@ func (s *Service) GetResourcePolicies(ctx context.Context, in *model.GetResource
 		return nil, err
 	}
 	// A token resumes the listing of one plan.
-	type policyCursor struct {
-		Plan string
-		Seq  int64
-	}
-	var cursor policyCursor
-	if found, err := s.tokens.resume(in.NextToken, "GetResourcePolicies", p.Account, &cursor); err != nil {
+	l := listing{op: "GetResourcePolicies", account: p.Account, scope: p.Name, params: "resourceArn"}
+	var after int64
+	if _, err := s.tokens.resume(l, in.NextToken, &after); err != nil {
 		return nil, err
-	} else if found && cursor.Plan != p.Name {
-		return nil, domain.Invalid("The nextToken is not valid for this GetResourcePolicies request: pass it with the same resourceArn.")
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
-	policies, err := s.store.ListResourcePolicies(ctx, p.Account, p.Name, cursor.Seq, limit+1)
+	policies, err := s.store.ListResourcePolicies(ctx, p.Account, p.Name, after, limit+1)
 	if err != nil {
 		return nil, err
 	}
 	out := &model.GetResourcePoliciesOutput{ResourcePolicies: []model.ResourcePolicy{}}
-	if len(policies) > limit {
-		policies = policies[:limit]
-		out.NextToken = s.tokens.issue("GetResourcePolicies", p.Account, policyCursor{Plan: p.Name, Seq: policies[limit-1].Seq})
-	}
+	policies, out.NextToken = page(s.tokens, l, policies, limit, func(rp *domain.ResourcePolicy) any { return rp.Seq })
 	for _, rp := range policies {
 		out.ResourcePolicies = append(out.ResourcePolicies, model.ResourcePolicy{PolicyId: ptr(rp.ID), PolicyDocument: ptr(rp.Document), RamResourceShareRegion: ptr(rp.Region)})
 	}

@@ -110,8 +110,9 @@ func (s *Service) GetResponsePlan(ctx context.Context, in *model.GetResponsePlan
 // Errors: ValidationError for a bad nextToken.
 func (s *Service) ListResponsePlans(ctx context.Context, in *model.ListResponsePlansInput) (*model.ListResponsePlansOutput, error) {
 	c := caller(ctx)
+	l := listing{op: "ListResponsePlans", account: c.Account}
 	var after string
-	if _, err := s.tokens.resume(in.NextToken, "ListResponsePlans", c.Account, &after); err != nil {
+	if _, err := s.tokens.resume(l, in.NextToken, &after); err != nil {
 		return nil, err
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
@@ -120,10 +121,7 @@ func (s *Service) ListResponsePlans(ctx context.Context, in *model.ListResponseP
 		return nil, err
 	}
 	out := &model.ListResponsePlansOutput{ResponsePlanSummaries: []model.ResponsePlanSummary{}}
-	if len(plans) > limit {
-		plans = plans[:limit]
-		out.NextToken = s.tokens.issue("ListResponsePlans", c.Account, plans[limit-1].Name)
-	}
+	plans, out.NextToken = page(s.tokens, l, plans, limit, func(p *domain.ResponsePlan) any { return p.Name })
 	for _, p := range plans {
 		out.ResponsePlanSummaries = append(out.ResponsePlanSummaries, model.ResponsePlanSummary{Arn: ptr(p.ARN), Name: ptr(p.Name), DisplayName: p.DisplayName})
 	}

@@ -190,20 +190,16 @@ func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimeline
 		return nil, err
 	}
 	// A token resumes one listing: same incident, same order.
-	type timelineCursor struct {
-		Incident   string
-		Descending bool
-		domain.TimelineCursor
+	l := listing{op: "ListTimelineEvents", account: r.Account, scope: r.ARN + " ascending", params: "incidentRecordArn and sortOrder"}
+	if f.Descending {
+		l.scope = r.ARN + " descending"
 	}
 	var after *domain.TimelineCursor
-	var cursor timelineCursor
-	if found, err := s.tokens.resume(in.NextToken, "ListTimelineEvents", r.Account, &cursor); err != nil {
+	var cursor domain.TimelineCursor
+	if found, err := s.tokens.resume(l, in.NextToken, &cursor); err != nil {
 		return nil, err
 	} else if found {
-		if cursor.Incident != r.ARN || cursor.Descending != f.Descending {
-			return nil, domain.Invalid("The nextToken is not valid for this ListTimelineEvents request: pass it with the same incidentRecordArn and sortOrder.")
-		}
-		after = &cursor.TimelineCursor
+		after = &cursor
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
 	events, err := s.store.ListTimelineEvents(ctx, r.Account, r.ARN, f, after, limit+1)
@@ -211,11 +207,9 @@ func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimeline
 		return nil, err
 	}
 	out := &model.ListTimelineEventsOutput{EventSummaries: make([]model.EventSummary, 0, min(len(events), limit))}
-	if len(events) > limit {
-		events = events[:limit]
-		last := events[limit-1]
-		out.NextToken = s.tokens.issue("ListTimelineEvents", r.Account, timelineCursor{r.ARN, f.Descending, domain.TimelineCursor{EventTime: last.EventTime, Seq: last.Seq}})
-	}
+	events, out.NextToken = page(s.tokens, l, events, limit, func(e *domain.TimelineEvent) any {
+		return domain.TimelineCursor{EventTime: e.EventTime, Seq: e.Seq}
+	})
 	for _, e := range events {
 		out.EventSummaries = append(out.EventSummaries, model.EventSummary{
 			EventId:           ptr(e.EventID),

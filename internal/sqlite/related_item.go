@@ -26,19 +26,8 @@ func (s *Store) AddRelatedItem(ctx context.Context, account, incidentARN string,
 
 // RemoveRelatedItem implements domain.Store.
 func (s *Store) RemoveRelatedItem(ctx context.Context, account, incidentARN, generatedID string) error {
-	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM related_items WHERE account = ? AND incident_arn = ? AND generated_id = ?`,
-			account, incidentARN, generatedID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return domain.ErrNotFound
-		}
-		return nil
-	})
+	return s.execOne(ctx, `DELETE FROM related_items WHERE account = ? AND incident_arn = ? AND generated_id = ?`,
+		account, incidentARN, generatedID)
 }
 
 // ListRelatedItems implements domain.Store.

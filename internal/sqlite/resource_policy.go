@@ -31,16 +31,5 @@ func (s *Store) ListResourcePolicies(ctx context.Context, account, planName stri
 
 // DeleteResourcePolicy implements domain.Store.
 func (s *Store) DeleteResourcePolicy(ctx context.Context, account, planName, id string) error {
-	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM resource_policies WHERE account = ? AND plan_name = ? AND policy_id = ?`, account, planName, id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return domain.ErrNotFound
-		}
-		return nil
-	})
+	return s.execOne(ctx, `DELETE FROM resource_policies WHERE account = ? AND plan_name = ? AND policy_id = ?`, account, planName, id)
 }

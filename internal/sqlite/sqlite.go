@@ -648,6 +648,23 @@ func updateDoc[T any](ctx context.Context, s *Store, get, put string, fn func(*T
 	})
 }
 
+// execOne runs a statement that changes one row, in a transaction of its
+// own or the ambient one; ErrNotFound when it changes none.
+func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return domain.ErrNotFound
+		}
+		return nil
+	})
+}
+
 func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }

@@ -59,19 +59,8 @@ func (s *Store) UpdateTimelineEvent(ctx context.Context, e *domain.TimelineEvent
 	if err != nil {
 		return err
 	}
-	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE timeline_events SET event_time = ?, event_type = ?, doc = ? WHERE event_id = ? AND account = ? AND incident_arn = ?`,
-			ms(e.EventTime), e.EventType, string(doc), e.EventID, e.Account, e.IncidentARN)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return domain.ErrNotFound
-		}
-		return nil
-	})
+	return s.execOne(ctx, `UPDATE timeline_events SET event_time = ?, event_type = ?, doc = ? WHERE event_id = ? AND account = ? AND incident_arn = ?`,
+		ms(e.EventTime), e.EventType, string(doc), e.EventID, e.Account, e.IncidentARN)
 }
 
 // DeleteTimelineEvent implements domain.Store.
