@@ -171,12 +171,9 @@ func (s *Service) ListIncidentFindings(ctx context.Context, in *model.ListIncide
 	}
 	// A token resumes the listing of one incident.
 	l := listing{op: "ListIncidentFindings", account: r.Account, scope: r.ARN, params: "incidentRecordArn"}
-	var after *domain.FindingCursor
-	var cursor domain.FindingCursor
-	if found, err := s.tokens.resume(l, in.NextToken, &cursor); err != nil {
+	after, err := resumeAt[domain.FindingCursor](s.tokens, l, in.NextToken)
+	if err != nil {
 		return nil, err
-	} else if found {
-		after = &cursor
 	}
 	limit := pageSize(in.MaxResults, findingsPageSize)
 	now := s.clock()

@@ -325,12 +325,9 @@ func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListInciden
 		return nil, err
 	}
 	l := listing{op: "ListIncidentRecords", account: c.Account}
-	var after *domain.IncidentCursor
-	var cursor domain.IncidentCursor
-	if found, err := s.tokens.resume(l, in.NextToken, &cursor); err != nil {
+	after, err := resumeAt[domain.IncidentCursor](s.tokens, l, in.NextToken)
+	if err != nil {
 		return nil, err
-	} else if found {
-		after = &cursor
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
 	recs, err := s.store.ListIncidentRecords(ctx, c.Account, conds, after, limit+1)

@@ -73,6 +73,16 @@ func (t *pageTokens) resume(l listing, token *string, cursor any) (bool, error) 
 	return true, nil
 }
 
+// resumeAt is resume for a cursor of type C; nil when the listing starts at
+// the beginning.
+func resumeAt[C any](t *pageTokens, l listing, token *string) (*C, error) {
+	var c C
+	if found, err := t.resume(l, token, &c); err != nil || !found {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // page keeps the first limit items of a list fetched with one more than
 // limit, and returns the token that resumes l after the last one kept, or
 // nil when nothing follows.

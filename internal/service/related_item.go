@@ -182,12 +182,9 @@ func (s *Service) ListRelatedItems(ctx context.Context, in *model.ListRelatedIte
 	}
 	// A token resumes the listing of one incident.
 	l := listing{op: "ListRelatedItems", account: r.Account, scope: r.ARN, params: "incidentRecordArn"}
-	var after *domain.RelatedItemCursor
-	var cursor domain.RelatedItemCursor
-	if found, err := s.tokens.resume(l, in.NextToken, &cursor); err != nil {
+	after, err := resumeAt[domain.RelatedItemCursor](s.tokens, l, in.NextToken)
+	if err != nil {
 		return nil, err
-	} else if found {
-		after = &cursor
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
 	items, err := s.store.ListRelatedItems(ctx, r.Account, r.ARN, after, limit+1)

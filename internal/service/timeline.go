@@ -194,12 +194,9 @@ func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimeline
 	if f.Descending {
 		l.scope = r.ARN + " descending"
 	}
-	var after *domain.TimelineCursor
-	var cursor domain.TimelineCursor
-	if found, err := s.tokens.resume(l, in.NextToken, &cursor); err != nil {
+	after, err := resumeAt[domain.TimelineCursor](s.tokens, l, in.NextToken)
+	if err != nil {
 		return nil, err
-	} else if found {
-		after = &cursor
 	}
 	limit := pageSize(in.MaxResults, defaultPageSize)
 	events, err := s.store.ListTimelineEvents(ctx, r.Account, r.ARN, f, after, limit+1)
