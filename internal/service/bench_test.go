@@ -20,6 +20,7 @@ import (
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
 	"github.com/incidentd/incidentd/internal/sigv4"
+	"github.com/incidentd/incidentd/internal/sqlite"
 	"github.com/incidentd/incidentd/internal/testserver"
 )
 
@@ -92,8 +93,11 @@ func BenchmarkGetResponsePlan32Clients(b *testing.B) {
 
 // BenchmarkUpdateIncidentRecord32Clients: durable UpdateIncidentRecord from
 // 32 concurrent SDK clients over 64 incident records ("durable"), and the
-// same clients against a handler that only verifies SigV4 and decodes the
-// body ("sigv4+decode"), the ceiling the transport allows on this machine.
+// same clients, in the same run, against a handler that only verifies SigV4
+// and decodes the body ("sigv4+decode", the ceiling the transport allows on
+// this machine) and against one that also writes one small row durably
+// through the store, group-committed and fsynced like every write
+// ("sigv4+decode+one-row", the least any durable write costs here).
 func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 	update := func(arns []string) func(c *ssmincidents.Client, i int) error {
 		return func(c *ssmincidents.Client, i int) error {
@@ -106,7 +110,13 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 			return err
 		}
 	}
-	b.Run("sigv4+decode", func(b *testing.B) {
+	arns := make([]string, 64)
+	for i := range arns {
+		arns[i] = fmt.Sprintf("arn:aws:ssm-incidents::%s:incident-record/plan/%d", testserver.AccountA, i)
+	}
+	// against serves the SDK clients with a handler that verifies SigV4,
+	// decodes the body and then calls write.
+	against := func(b *testing.B, write func(in *model.UpdateIncidentRecordInput) error) {
 		srv := testserver.Start(b)
 		verifier := &sigv4.Verifier{Service: "ssm-incidents", Lookup: func(id string) (string, bool) {
 			return testserver.SecretA, id == testserver.KeyA
@@ -126,15 +136,29 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 				w.WriteHeader(400)
 				return
 			}
+			if err := write(&in); err != nil {
+				w.WriteHeader(500)
+				return
+			}
 			w.WriteHeader(http.StatusNoContent)
 		}))
 		defer baseline.Close()
 		srv.Endpoint = baseline.URL
-		arns := make([]string, 64)
-		for i := range arns {
-			arns[i] = fmt.Sprintf("arn:aws:ssm-incidents::%s:incident-record/plan/%d", testserver.AccountA, i)
-		}
 		runClients(b, srv, 32, update(arns))
+	}
+	b.Run("sigv4+decode", func(b *testing.B) {
+		against(b, func(*model.UpdateIncidentRecordInput) error { return nil })
+	})
+	b.Run("sigv4+decode+one-row", func(b *testing.B) {
+		store, err := sqlite.Open(ctx, b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer store.Close()
+		against(b, func(in *model.UpdateIncidentRecordInput) error {
+			return store.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: testserver.AccountA, IncidentARN: *in.Arn,
+				DetailType: "SSM Incident Record Update", Payload: []byte(`{}`), CreatedTime: time.Now()})
+		})
 	})
 	b.Run("durable", func(b *testing.B) {
 		srv := testserver.Start(b)
