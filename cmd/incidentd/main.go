@@ -108,6 +108,12 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return cfg, err
 	}
+	if cfg.Service.FindingLookback <= 0 {
+		return cfg, fmt.Errorf("--finding-lookback must be positive, not %v", cfg.Service.FindingLookback)
+	}
+	if cfg.Service.ResourcePoliciesPerPlan < 1 {
+		return cfg, fmt.Errorf("--resource-policies-per-plan must be at least 1, not %d", cfg.Service.ResourcePoliciesPerPlan)
+	}
 	return cfg, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -414,5 +415,25 @@ func TestAWSCLIReadmeExample(t *testing.T) {
 	}
 	if jsonish == 0 {
 		t.Fatalf("no ARN in the CLI output:\n%s", out)
+	}
+}
+
+func TestFlagsRefuseNonPositiveLimits(t *testing.T) {
+	if _, err := parseFlags("serve", nil, io.Discard); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for _, args := range [][]string{
+		{"--finding-lookback", "0"},
+		{"--finding-lookback", "-1h"},
+		{"--resource-policies-per-plan", "0"},
+		{"--resource-policies-per-plan", "-5"},
+	} {
+		if _, err := parseFlags("serve", args, io.Discard); err == nil {
+			t.Errorf("%v was accepted", args)
+		}
+	}
+	cfg, err := parseFlags("serve", []string{"--finding-lookback", "30m", "--resource-policies-per-plan", "3"}, io.Discard)
+	if err != nil || cfg.Service.FindingLookback != 30*time.Minute || cfg.Service.ResourcePoliciesPerPlan != 3 {
+		t.Fatalf("%+v %v", cfg.Service, err)
 	}
 }

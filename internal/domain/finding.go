@@ -25,8 +25,8 @@ type CodeDeployDeployment struct {
 	DeploymentID       string `json:"deploymentId"`
 }
 
-// CloudFormationStackUpdate identifies a stack update: the stack and the
-// update's start time.
+// CloudFormationStackUpdate names the stack of a stack update; with the
+// finding's StartTime it identifies the update.
 type CloudFormationStackUpdate struct {
 	StackARN string `json:"stackArn"`
 }

@@ -109,10 +109,12 @@ func (s *Service) RecordFinding(ctx context.Context, in *model.FindingDetails) (
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
-		return nil, err
-	}
 	err = s.store.Tx(ctx, func(ctx context.Context) error {
+		// Checked in the transaction, so that a DeleteReplicationSet cannot
+		// come between the check and the write.
+		if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
+			return err
+		}
 		now := s.clock().Truncate(time.Millisecond)
 		f.CreationTime, f.LastModifiedTime = now, now
 		old, err := s.store.GetFindings(ctx, c.Account, []string{f.ID})

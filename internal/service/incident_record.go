@@ -57,6 +57,17 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 	if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
 		return nil, err
 	}
+	items := make([]domain.RelatedItem, 0, len(in.RelatedItems))
+	for i, it := range in.RelatedItems {
+		item, err := relatedItemIn(it, fmt.Sprintf("relatedItems.%d.member", i+1))
+		if err != nil {
+			return nil, err
+		}
+		// An item listed twice is attached once.
+		if !slices.ContainsFunc(items, func(o domain.RelatedItem) bool { return o.Identifies(item.Type, item.Value) }) {
+			items = append(items, item)
+		}
+	}
 	plan, err := s.responsePlan(ctx, *in.ResponsePlanArn)
 	if err != nil {
 		return nil, err
@@ -104,17 +115,6 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 	if td := in.TriggerDetails; td != nil {
 		r.Source.Source = *td.Source
 		r.Source.ResourceARN = td.TriggerArn
-	}
-	items := make([]domain.RelatedItem, 0, len(in.RelatedItems))
-	for i, it := range in.RelatedItems {
-		item, err := relatedItemIn(it, fmt.Sprintf("relatedItems.%d.member", i+1))
-		if err != nil {
-			return nil, err
-		}
-		// An item listed twice is attached once.
-		if !slices.ContainsFunc(items, func(o domain.RelatedItem) bool { return o.Identifies(item.Type, item.Value) }) {
-			items = append(items, item)
-		}
 	}
 	if err := s.store.CreateIncidentRecord(ctx, r, t.IncidentTags, items); err != nil {
 		return nil, err

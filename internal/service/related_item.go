@@ -19,45 +19,14 @@ func generatedID(itemType string) string {
 	return "related-item/" + itemType + "/" + strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
-// itemValueKinds lists, for each related item type, the members of ItemValue
-// that can hold its value.
-var itemValueKinds = map[string][]string{
-	"ANALYSIS":          {"arn", "url"},
-	"INCIDENT":          {"arn"},
-	"METRIC":            {"metricDefinition", "arn"},
-	"PARENT":            {"arn"},
-	"ATTACHMENT":        {"url", "arn"},
-	"OTHER":             {"url", "arn", "pagerDutyIncidentDetail"},
-	"AUTOMATION":        {"arn"},
-	"INVOLVED_RESOURCE": {"arn"},
-	"TASK":              {"url", "arn", "pagerDutyIncidentDetail"},
-}
-
-func valueKind(v *model.ItemValue) string {
-	switch {
-	case v.Arn != nil:
-		return "arn"
-	case v.Url != nil:
-		return "url"
-	case v.MetricDefinition != nil:
-		return "metricDefinition"
-	default:
-		return "pagerDutyIncidentDetail"
-	}
-}
-
-// itemIdentifierIn checks that the value suits the type and converts it;
-// path names the identifier in messages.
+// itemIdentifierIn converts a related item's type and value; path names the
+// identifier in messages. A metricDefinition describes a CloudWatch metric,
+// so only an item of type METRIC takes one; every type takes an arn (an AWS
+// resource), a url (anything else) or a pagerDutyIncidentDetail.
 func itemIdentifierIn(id *model.ItemIdentifier, path string) (string, domain.ItemValue, error) {
 	t, v := *id.Type, id.Value
-	kind := valueKind(v)
-	kinds := itemValueKinds[t]
-	ok := false
-	for _, k := range kinds {
-		ok = ok || k == kind
-	}
-	if !ok {
-		return "", domain.ItemValue{}, domain.Invalid("%s.value: a related item of type %s takes a value of %s, not %s.", path, t, strings.Join(kinds, " or "), kind)
+	if v.MetricDefinition != nil && t != "METRIC" {
+		return "", domain.ItemValue{}, domain.Invalid("%s.value: a metricDefinition is the value of a related item of type METRIC, not %s; give an arn or a url.", path, t)
 	}
 	out := domain.ItemValue{ARN: v.Arn, URL: v.Url, MetricDefinition: v.MetricDefinition}
 	if p := v.PagerDutyIncidentDetail; p != nil {

@@ -187,12 +187,10 @@ func TestUpdateRelatedItemsRefusals(t *testing.T) {
 	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
 	err = riUpdate(c, arn, riRemove(types.ItemTypeAttachment, &types.ItemValueMemberUrl{Value: "https://example.com/runbook"}))
 	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
-	// A value that does not suit the type.
+	// A metric definition is the value of a METRIC item only.
 	for _, id := range []types.ItemIdentifier{
-		{Type: types.ItemTypeIncident, Value: &types.ItemValueMemberUrl{Value: "https://example.com"}},
-		{Type: types.ItemTypeMetric, Value: &types.ItemValueMemberUrl{Value: "https://example.com"}},
 		{Type: types.ItemTypeInvolvedResource, Value: &types.ItemValueMemberMetricDefinition{Value: "{}"}},
-		{Type: types.ItemTypeParent, Value: &types.ItemValueMemberPagerDutyIncidentDetail{Value: types.PagerDutyIncidentDetail{Id: aws.String("P1")}}},
+		{Type: types.ItemTypeOther, Value: &types.ItemValueMemberMetricDefinition{Value: "{}"}},
 	} {
 		err = riUpdate(c, arn, riAdd(types.RelatedItem{Identifier: &id}))
 		wantAPIError[*types.ValidationException](t, err, "ValidationException")
@@ -288,5 +286,32 @@ func TestListRelatedItemsPages(t *testing.T) {
 	empty, err := c.ListRelatedItems(ctx, &ssmincidents.ListRelatedItemsInput{IncidentRecordArn: &other})
 	if err != nil || empty.RelatedItems == nil || len(empty.RelatedItems) != 0 || empty.NextToken != nil {
 		t.Fatalf("an incident without items: %+v, %v", empty, err)
+	}
+}
+
+func TestStartIncidentRelatedItemValues(t *testing.T) {
+	srv := irServer(t, nil)
+	c := srv.A()
+	setUp(t, c)
+	// Any type takes an arn or a url: a status page as an involved
+	// resource, a dashboard link as a metric.
+	plan := createPlan(t, c, "items")
+	arn := irStart(t, c, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan, RelatedItems: []types.RelatedItem{
+		{Identifier: &types.ItemIdentifier{Type: types.ItemTypeInvolvedResource, Value: &types.ItemValueMemberUrl{Value: "https://status.example.com"}}},
+		{Identifier: &types.ItemIdentifier{Type: types.ItemTypeMetric, Value: &types.ItemValueMemberUrl{Value: "https://grafana.example.com/d/errors"}}},
+	}})
+	if n := len(riList(t, c, arn, 10)); n != 2 {
+		t.Fatalf("%d items attached, want 2", n)
+	}
+	// A bad item is refused also when the start would return an OPEN
+	// incident with the same dedupeString.
+	deduped := irPlan(t, c, "deduped", "same-outage")
+	first := irStartFrom(t, c, deduped)
+	_, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &deduped, RelatedItems: []types.RelatedItem{
+		{Identifier: &types.ItemIdentifier{Type: types.ItemTypeOther, Value: &types.ItemValueMemberMetricDefinition{Value: "{}"}}},
+	}})
+	wantAPIError[*types.ValidationException](t, err, "ValidationException")
+	if again := irStartFrom(t, c, deduped); again != first {
+		t.Fatalf("dedupe returned %s, want %s", again, first)
 	}
 }

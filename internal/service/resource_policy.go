@@ -144,6 +144,11 @@ func parsePolicy(doc string, p *domain.ResponsePlan) (domain.Policy, error) {
 	if err != nil {
 		return pol, policyError("the policy must be a JSON object: %v", err)
 	}
+	// A member given twice would be read as its last value only, so the
+	// policy kept would differ from the document shown.
+	if key, ok := duplicateKey([]byte(doc)); ok {
+		return pol, policyError("the member %q appears twice in one object.", key)
+	}
 	if err := knownMembers(top, "the policy", "Version", "Id", "Statement"); err != nil {
 		return pol, policyError("%v", err)
 	}
@@ -353,6 +358,45 @@ func jsonObject(b []byte) (map[string]json.RawMessage, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// duplicateKey returns a member name that appears twice in one object of
+// the JSON document b, which must be valid.
+func duplicateKey(b []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	// One set of names per object being read; nil for an array.
+	var stack []map[string]bool
+	expectKey := func() bool { return len(stack) > 0 && stack[len(stack)-1] != nil }
+	afterValue := true // the next token in an object is a key
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, map[string]bool{})
+				afterValue = true
+				continue
+			case '[':
+				stack = append(stack, nil)
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if afterValue && expectKey() {
+				if stack[len(stack)-1][t] {
+					return t, true
+				}
+				stack[len(stack)-1][t] = true
+				afterValue = false
+				continue
+			}
+		}
+		afterValue = true
+	}
 }
 
 // knownMembers fails on a member of m that is not among names.

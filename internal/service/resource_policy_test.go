@@ -214,6 +214,7 @@ func TestResourcePolicyDocumentIsChecked(t *testing.T) {
 		{"not an object", `["2012-10-17"]`, "Invalid resource policy: the policy must be a JSON object: not an object"},
 		{"empty document", ``, "Invalid resource policy: the policy must be a JSON object: unexpected end of JSON input"},
 		{"unknown member", `{"Version":"2012-10-17","Statements":[` + ok + `]}`, `Invalid resource policy: the policy has an unknown member "Statements" (members: Version, Id, Statement).`},
+		{"member twice", `{"Version":"2012-10-17","Statement":[` + strings.Replace(ok, `"Effect":"Allow"`, `"Effect":"Deny","Effect":"Allow"`, 1) + `]}`, `Invalid resource policy: the member "Effect" appears twice in one object.`},
 		{"missing Version", `{"Statement":[` + ok + `]}`, `Invalid resource policy: Version is missing: use "2012-10-17".`},
 		{"wrong Version", `{"Version":"2012-10-18","Statement":[` + ok + `]}`, `Invalid resource policy: Version "2012-10-18" is not supported: use "2012-10-17" (or "2008-10-17").`},
 		{"Version a number", `{"Version":2012,"Statement":[` + ok + `]}`, `Invalid resource policy: Version 2012 is not supported`},

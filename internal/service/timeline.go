@@ -294,8 +294,8 @@ func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimel
 }
 
 // customEvent loads an event a caller may change.
-func (s *Service) customEvent(ctx context.Context, r *domain.IncidentRecord, eventID string) (*domain.TimelineEvent, error) {
-	e, err := s.store.GetTimelineEvent(ctx, r.Account, r.ARN, eventID)
+func (s *Service) customEvent(ctx context.Context, account, incidentARN, eventID string) (*domain.TimelineEvent, error) {
+	e, err := s.store.GetTimelineEvent(ctx, account, incidentARN, eventID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, timelineEventNotFound(eventID)
 	}
@@ -320,7 +320,7 @@ func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimel
 		if err != nil {
 			return nil, err
 		}
-		e, err := s.customEvent(ctx, r, *in.EventId)
+		e, err := s.customEvent(ctx, r.Account, r.ARN, *in.EventId)
 		if err != nil {
 			return nil, err
 		}
@@ -360,8 +360,7 @@ func (s *Service) DeleteTimelineEvent(ctx context.Context, in *model.DeleteTimel
 		return &model.DeleteTimelineEventOutput{}, nil
 	}
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
-		r := &domain.IncidentRecord{Account: caller(ctx).Account, ARN: *in.IncidentRecordArn}
-		e, err := s.customEvent(ctx, r, *in.EventId)
+		e, err := s.customEvent(ctx, caller(ctx).Account, *in.IncidentRecordArn, *in.EventId)
 		var nf *domain.NotFoundError
 		if errors.As(err, &nf) {
 			return nil

@@ -20,8 +20,8 @@ func (s *Store) CreateIncidentRecord(ctx context.Context, r *domain.IncidentReco
 		return err
 	}
 	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO incident_records (account, arn, status, impact, created_by, creation_time, dedupe_string, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Account, r.ARN, r.Status, r.Impact, r.Source.CreatedBy, ms(r.CreationTime), r.DedupeString, string(doc))
+		_, err := tx.ExecContext(ctx, `INSERT INTO incident_records (account, arn, status, impact, created_by, creation_time, dedupe_string, doc, next_item_seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Account, r.ARN, r.Status, r.Impact, r.Source.CreatedBy, ms(r.CreationTime), r.DedupeString, string(doc), len(items))
 		if isUniqueViolation(err) {
 			return domain.ErrConflict
 		}
@@ -147,28 +147,6 @@ func (s *Store) ListIncidentRecords(ctx context.Context, account string, conds [
 		return nil, err
 	}
 	return scanDocs[domain.IncidentRecord](rows)
-}
-
-// scanSeqDocs decodes rows of (seq, doc) and gives each value its seq.
-func scanSeqDocs[T any](rows *sql.Rows, setSeq func(*T, int64)) ([]*T, error) {
-	defer rows.Close()
-	var out []*T
-	for rows.Next() {
-		var (
-			seq int64
-			doc []byte
-		)
-		if err := rows.Scan(&seq, &doc); err != nil {
-			return nil, err
-		}
-		v := new(T)
-		if err := json.Unmarshal(doc, v); err != nil {
-			return nil, fmt.Errorf("decode stored document: %w", err)
-		}
-		setSeq(v, seq)
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // scanDocs decodes the doc column of every row.

@@ -2,21 +2,32 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 
 	"github.com/incidentd/incidentd/internal/domain"
 )
 
-// AddRelatedItem implements domain.Store.
+// AddRelatedItem implements domain.Store. The item takes the incident's
+// next position, which no item took before (see migration 0005).
 func (s *Store) AddRelatedItem(ctx context.Context, account, incidentARN string, it domain.RelatedItem) error {
 	doc, err := json.Marshal(it)
 	if err != nil {
 		return err
 	}
-	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO related_items (account, incident_arn, generated_id, seq, doc)
-			VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM related_items WHERE account = ? AND incident_arn = ?), ?)`,
-			account, incidentARN, it.GeneratedID, account, incidentARN, string(doc))
+	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+		var seq int64
+		err := tx.QueryRowContext(ctx, `UPDATE incident_records SET next_item_seq = next_item_seq + 1
+			WHERE account = ? AND arn = ? RETURNING next_item_seq - 1`, account, incidentARN).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return domain.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO related_items (account, incident_arn, generated_id, seq, doc) VALUES (?, ?, ?, ?, ?)`,
+			account, incidentARN, it.GeneratedID, seq, string(doc))
 		if isUniqueViolation(err) {
 			return domain.ErrConflict
 		}

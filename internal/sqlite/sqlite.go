@@ -648,6 +648,28 @@ func updateDoc[T any](ctx context.Context, s *Store, get, put string, fn func(*T
 	})
 }
 
+// scanSeqDocs decodes rows of (seq, doc) and gives each value its seq.
+func scanSeqDocs[T any](rows *sql.Rows, setSeq func(*T, int64)) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		var (
+			seq int64
+			doc []byte
+		)
+		if err := rows.Scan(&seq, &doc); err != nil {
+			return nil, err
+		}
+		v := new(T)
+		if err := json.Unmarshal(doc, v); err != nil {
+			return nil, fmt.Errorf("decode stored document: %w", err)
+		}
+		setSeq(v, seq)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // execOne runs a statement that changes one row, in a transaction of its
 // own or the ambient one; ErrNotFound when it changes none.
 func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
