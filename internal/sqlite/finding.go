@@ -45,16 +45,25 @@ func (s *Store) GetFindings(ctx context.Context, account string, ids []string) (
 	return scanDocs[domain.Finding](rows)
 }
 
-// ListFindings implements domain.Store.
+// ListFindings implements domain.Store. A finding overlaps [from, to] when
+// it starts by to and ends (or, in progress, is still going at now) at from
+// or later; ended and in-progress findings are read through an index each.
 func (s *Store) ListFindings(ctx context.Context, account string, from, to, now time.Time, after *domain.FindingCursor, limit int) ([]*domain.Finding, error) {
-	where := "account = ? AND start_time <= ? AND COALESCE(end_time, ?) >= ?"
-	args := []any{account, ms(to), ms(now), ms(from)}
+	query := `SELECT doc FROM (
+		SELECT start_time, id, doc FROM findings
+			WHERE account = ? AND end_time IS NOT NULL AND end_time >= ? AND start_time <= ?
+		UNION ALL
+		SELECT start_time, id, doc FROM findings
+			WHERE account = ? AND end_time IS NULL AND start_time <= ? AND ? >= ?
+	)`
+	args := []any{account, ms(from), ms(to), account, ms(to), ms(now), ms(from)}
 	if after != nil {
-		where += " AND (start_time, id) > (?, ?)"
+		query += ` WHERE (start_time, id) > (?, ?)`
 		args = append(args, ms(after.StartTime), after.ID)
 	}
+	query += ` ORDER BY start_time, id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM findings WHERE `+where+` ORDER BY start_time, id LIMIT ?`, args...)
+	rows, err := s.q(ctx).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ CREATE TABLE findings (
     PRIMARY KEY (account, id)
 ) WITHOUT ROWID;
 
--- The window query: an account's findings that start before the window
--- ends, in list order (start_time, id); end_time is checked from the index.
-CREATE INDEX findings_by_start ON findings (account, start_time, id, end_time);
+-- The window query of an incident reads two short ranges, not an account's
+-- whole history: the changes that ended inside or after the window (by
+-- end time), and those still in progress (few at any time).
+CREATE INDEX findings_ended ON findings (account, end_time) WHERE end_time IS NOT NULL;
+CREATE INDEX findings_in_progress ON findings (account, start_time, id) WHERE end_time IS NULL;
