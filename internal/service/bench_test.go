@@ -275,3 +275,52 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// BenchmarkListIncidentFindings100k: ListIncidentFindings of a new incident,
+// from one SDK client, in an account that recorded 100,000 deployments over
+// the past year (one every 5 minutes, each 3 minutes long), the last few
+// inside the incident's window.
+func BenchmarkListIncidentFindings100k(b *testing.B) {
+	const findings = 100_000
+	srv := testserver.Start(b)
+	c := srv.A()
+	setUp(b, c)
+	now := time.Now()
+	for i := 0; i < findings; i += 1000 {
+		err := srv.Main.Store.Tx(ctx, func(ctx context.Context) error {
+			for j := i; j < i+1000; j++ {
+				start := now.Add(-time.Duration(findings-j) * 5 * time.Minute)
+				end := start.Add(3 * time.Minute)
+				if err := srv.Main.Store.PutFinding(ctx, &domain.Finding{
+					Account: testserver.AccountA, ID: fmt.Sprintf("codedeploy/%032x", j), CreationTime: start, LastModifiedTime: end,
+					StartTime: start, EndTime: &end,
+					CodeDeployDeployment: &domain.CodeDeployDeployment{DeploymentGroupARN: "arn:aws:codedeploy:us-east-1:" + testserver.AccountA + ":deploymentgroup:shop/web", DeploymentID: fmt.Sprintf("d-%09d", j)},
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	arn := aws.ToString(must(c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: aws.String(createPlan(b, c, "bench"))})).IncidentRecordArn)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		out, err := c.ListIncidentFindings(ctx, &ssmincidents.ListIncidentFindingsInput{IncidentRecordArn: &arn})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+		if len(out.Findings) != 20 { // two hours of deployments, 24, in pages of 20
+			b.Fatalf("a page of %d findings", len(out.Findings))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[(len(lat)-1)*99/100].Microseconds())/1000, "p99-ms")
+}
