@@ -124,7 +124,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 	}
 	body := buf.Bytes()
 
-	cred, err := h.verifier.VerifyCredential(r, body)
+	cred, err := h.verifier.Verify(r, body)
 	if err != nil {
 		return "", 0, err
 	}

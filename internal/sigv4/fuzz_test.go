@@ -114,7 +114,8 @@ func FuzzVerify(f *testing.F) {
 			if amzDate != "" {
 				req.Header.Set("X-Amz-Date", amzDate)
 			}
-			id, err := v.Verify(req, body)
+			cred, err := v.Verify(req, body)
+			id := cred.AccessKeyID
 			var e *Error
 			if err == nil || !errors.As(err, &e) || e.Code == "" || e.Message == "" || id != "" {
 				t.Fatalf("Verify of an unsigned request = %q, %v", id, err)
@@ -141,9 +142,9 @@ func FuzzVerify(f *testing.F) {
 		if err != nil || !bytes.Equal(sbody, body) {
 			t.Fatalf("body did not survive the wire: %q, %v", sbody, err)
 		}
-		if id, err := v.Verify(sreq, sbody); err != nil || id != testKeyID {
+		if cred, err := v.Verify(sreq, sbody); err != nil || cred.AccessKeyID != testKeyID {
 			t.Fatalf("Verify of a signed request = %q, %v\nwire path %q query %q\nAuthorization: %s",
-				id, err, sreq.URL.EscapedPath(), sreq.URL.RawQuery, sreq.Header.Get("Authorization"))
+				cred.AccessKeyID, err, sreq.URL.EscapedPath(), sreq.URL.RawQuery, sreq.Header.Get("Authorization"))
 		}
 		tampered := append(append([]byte(nil), sbody...), ' ')
 		if _, err := v.Verify(sreq, tampered); err == nil {

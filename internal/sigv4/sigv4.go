@@ -71,19 +71,6 @@ type Verifier struct {
 	keys keyCache
 }
 
-// Verify checks r's Authorization header against body, which must be the
-// complete request body, already read; r.Body is not read. The request is
-// accepted only if its signature was computed with the secret of a known
-// access key, over exactly this method, path, query, signed headers and
-// body, for v.Service, at a time within MaxSkew of the server's clock.
-//
-// On success Verify returns the access key id that signed the request. On
-// failure the error is always an *Error.
-func (v *Verifier) Verify(r *http.Request, body []byte) (accessKeyID string, err error) {
-	c, err := v.VerifyCredential(r, body)
-	return c.AccessKeyID, err
-}
-
 // Credential is what a verified request's credential scope says about its
 // signer: the access key id and the region the request was signed for.
 type Credential struct {
@@ -91,9 +78,16 @@ type Credential struct {
 	Region      string
 }
 
-// VerifyCredential is Verify that also returns the region of the request's
-// credential scope.
-func (v *Verifier) VerifyCredential(r *http.Request, body []byte) (Credential, error) {
+// Verify checks r's Authorization header against body, which must be the
+// complete request body, already read; r.Body is not read. The request is
+// accepted only if its signature was computed with the secret of a known
+// access key, over exactly this method, path, query, signed headers and
+// body, for v.Service, at a time within MaxSkew of the server's clock.
+//
+// On success Verify returns the credential that signed the request: the
+// access key id and the region of its scope. On failure the error is always
+// an *Error.
+func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 	header := r.Header.Get("Authorization")
 	if header == "" {
 		return Credential{}, &Error{CodeMissingAuthenticationToken, msgMissingToken}

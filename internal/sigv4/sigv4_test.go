@@ -96,7 +96,8 @@ func newServer(t *testing.T, v *Verifier) *httptest.Server {
 			return
 		}
 		out := verdict{Host: r.Host, EscapedPath: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery}
-		id, err := v.Verify(r, body)
+		cred, err := v.Verify(r, body)
+		id := cred.AccessKeyID
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
@@ -633,8 +634,8 @@ func TestVerifyDateHeader(t *testing.T) {
 	sig := hex.EncodeToString(hmacSHA256(k, sts))
 	req.Header.Set("Authorization", strings.Replace(auth, a.Signature, sig, 1))
 
-	id, err := v.Verify(req, nil)
-	if err != nil || id != testKeyID {
+	cred, err := v.Verify(req, nil)
+	if id := cred.AccessKeyID; err != nil || id != testKeyID {
 		t.Fatalf("Verify = %q, %v; want %q, nil", id, err, testKeyID)
 	}
 
@@ -660,8 +661,8 @@ func TestVerifyKnownAnswer(t *testing.T) {
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "+
 		"SignedHeaders=content-type;host;x-amz-date, "+
 		"Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7")
-	if id, err := v.Verify(req, nil); err != nil || id != "AKIDEXAMPLE" {
-		t.Fatalf("Verify = %q, %v; want AKIDEXAMPLE, nil", id, err)
+	if cred, err := v.Verify(req, nil); err != nil || cred.AccessKeyID != "AKIDEXAMPLE" {
+		t.Fatalf("Verify = %q, %v; want AKIDEXAMPLE, nil", cred.AccessKeyID, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;  charset=utf-8")
 	if _, err := v.Verify(req, nil); err != nil {
@@ -685,17 +686,17 @@ func TestNoLookupRejectsEveryKey(t *testing.T) {
 	}
 }
 
-func TestVerifyCredentialReturnsRegion(t *testing.T) {
+func TestVerifyReturnsRegion(t *testing.T) {
 	v := testVerifier()
 	for _, region := range []string{"us-east-1", "eu-west-3"} {
 		req := httptest.NewRequest(http.MethodPost, "http://localhost/listResponsePlans", strings.NewReader("{}"))
 		sign(t, req, []byte("{}"), signing{keyID: otherKeyID, secret: otherSecret, service: testService, region: region, at: testNow})
-		c, err := v.VerifyCredential(req, []byte("{}"))
+		c, err := v.Verify(req, []byte("{}"))
 		if err != nil {
-			t.Fatalf("VerifyCredential: %v", err)
+			t.Fatalf("Verify: %v", err)
 		}
 		if c != (Credential{AccessKeyID: otherKeyID, Region: region}) {
-			t.Fatalf("VerifyCredential = %+v, want key %s and region %s", c, otherKeyID, region)
+			t.Fatalf("Verify = %+v, want key %s and region %s", c, otherKeyID, region)
 		}
 	}
 }
