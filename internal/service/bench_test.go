@@ -65,14 +65,52 @@ func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *
 	elapsed := time.Since(start)
 	b.StopTimer()
 	all := slices.Concat(lat...)
-	slices.Sort(all)
-	if len(all) == 0 {
+	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+	reportLatency(b, all)
+}
+
+// reportLatency reports the median and 99th percentile of lat.
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
 		return
 	}
-	pct := func(p float64) float64 { return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000 }
-	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// runSerial makes b.N calls one after another and reports their latency.
+func runSerial(b *testing.B, call func(i int) error) {
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		if err := call(i); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// seed calls put for 0 … n-1 through the store, a thousand calls a
+// transaction.
+func seed(b *testing.B, store domain.Store, n int, put func(ctx context.Context, i int) error) {
+	for i := 0; i < n; i += 1000 {
+		err := store.Tx(ctx, func(ctx context.Context) error {
+			for j := i; j < min(i+1000, n); j++ {
+				if err := put(ctx, j); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkGetResponsePlan32Clients: GetResponsePlan from 32 concurrent SDK
@@ -213,29 +251,18 @@ func BenchmarkListTimelineEvents100k(b *testing.B) {
 	c := srv.A()
 	setUp(b, c)
 	arn := aws.ToString(must(c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: aws.String(createPlan(b, c, "bench"))})).IncidentRecordArn)
-	// Seed through the store, a thousand events per transaction.
 	base := time.Now().Add(-events * time.Second)
-	for i := 0; i < events; i += 1000 {
-		err := srv.Main.Store.Tx(ctx, func(ctx context.Context) error {
-			for j := i; j < i+1000; j++ {
-				typ := "Custom Event"
-				if j%10 == 0 {
-					typ = "Note"
-				}
-				if err := srv.Main.Store.AddTimelineEvent(ctx, &domain.TimelineEvent{
-					Account: testserver.AccountA, IncidentARN: arn, EventID: uuid.Must(uuid.NewV7()).String(),
-					EventTime: base.Add(time.Duration(j) * time.Second), EventUpdatedTime: time.Now(),
-					EventType: typ, EventData: fmt.Sprintf("event %d", j),
-				}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
+	seed(b, srv.Main.Store, events, func(ctx context.Context, j int) error {
+		typ := "Custom Event"
+		if j%10 == 0 {
+			typ = "Note"
 		}
-	}
+		return srv.Main.Store.AddTimelineEvent(ctx, &domain.TimelineEvent{
+			Account: testserver.AccountA, IncidentARN: arn, EventID: uuid.Must(uuid.NewV7()).String(),
+			EventTime: base.Add(time.Duration(j) * time.Second), EventUpdatedTime: time.Now(),
+			EventType: typ, EventData: fmt.Sprintf("event %d", j),
+		})
+	})
 	// A token for a page in the middle of the timeline.
 	var middle *string
 	in := &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}
@@ -250,23 +277,13 @@ func BenchmarkListTimelineEvents100k(b *testing.B) {
 			Key: aws.String("eventType"), Condition: &types.ConditionMemberEquals{Value: &types.AttributeValueListMemberStringValues{Value: []string{"Note"}}},
 		}}},
 	}
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := range b.N {
-		t0 := time.Now()
+	runSerial(b, func(i int) error {
 		out, err := c.ListTimelineEvents(ctx, inputs[i%len(inputs)])
-		if err != nil {
-			b.Fatal(err)
+		if err == nil && len(out.EventSummaries) != 100 {
+			err = fmt.Errorf("a page of %d events", len(out.EventSummaries))
 		}
-		lat = append(lat, time.Since(t0))
-		if len(out.EventSummaries) != 100 {
-			b.Fatalf("a page of %d events", len(out.EventSummaries))
-		}
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[(len(lat)-1)*99/100].Microseconds())/1000, "p99-ms")
+		return err
+	})
 }
 
 func must[T any](v T, err error) T {
@@ -286,41 +303,21 @@ func BenchmarkListIncidentFindings100k(b *testing.B) {
 	c := srv.A()
 	setUp(b, c)
 	now := time.Now()
-	for i := 0; i < findings; i += 1000 {
-		err := srv.Main.Store.Tx(ctx, func(ctx context.Context) error {
-			for j := i; j < i+1000; j++ {
-				start := now.Add(-time.Duration(findings-j) * 5 * time.Minute)
-				end := start.Add(3 * time.Minute)
-				if err := srv.Main.Store.PutFinding(ctx, &domain.Finding{
-					Account: testserver.AccountA, ID: fmt.Sprintf("codedeploy/%032x", j), CreationTime: start, LastModifiedTime: end,
-					StartTime: start, EndTime: &end,
-					CodeDeployDeployment: &domain.CodeDeployDeployment{DeploymentGroupARN: "arn:aws:codedeploy:us-east-1:" + testserver.AccountA + ":deploymentgroup:shop/web", DeploymentID: fmt.Sprintf("d-%09d", j)},
-				}); err != nil {
-					return err
-				}
-			}
-			return nil
+	seed(b, srv.Main.Store, findings, func(ctx context.Context, j int) error {
+		start := now.Add(-time.Duration(findings-j) * 5 * time.Minute)
+		end := start.Add(3 * time.Minute)
+		return srv.Main.Store.PutFinding(ctx, &domain.Finding{
+			Account: testserver.AccountA, ID: fmt.Sprintf("codedeploy/%032x", j), CreationTime: start, LastModifiedTime: end,
+			StartTime: start, EndTime: &end,
+			CodeDeployDeployment: &domain.CodeDeployDeployment{DeploymentGroupARN: "arn:aws:codedeploy:us-east-1:" + testserver.AccountA + ":deploymentgroup:shop/web", DeploymentID: fmt.Sprintf("d-%09d", j)},
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	})
 	arn := aws.ToString(must(c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: aws.String(createPlan(b, c, "bench"))})).IncidentRecordArn)
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for range b.N {
-		t0 := time.Now()
+	runSerial(b, func(int) error {
 		out, err := c.ListIncidentFindings(ctx, &ssmincidents.ListIncidentFindingsInput{IncidentRecordArn: &arn})
-		if err != nil {
-			b.Fatal(err)
+		if err == nil && len(out.Findings) != 20 { // two hours of deployments, 24, in pages of 20
+			err = fmt.Errorf("a page of %d findings", len(out.Findings))
 		}
-		lat = append(lat, time.Since(t0))
-		if len(out.Findings) != 20 { // two hours of deployments, 24, in pages of 20
-			b.Fatalf("a page of %d findings", len(out.Findings))
-		}
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[(len(lat)-1)*99/100].Microseconds())/1000, "p99-ms")
+		return err
+	})
 }
