@@ -39,10 +39,9 @@ var migrations embed.FS
 // on with the next group: no transaction is acknowledged before it is on
 // disk, and the fsync of one group overlaps the work of the next.
 type Store struct {
-	write *sql.DB // exactly one connection: SQLite has one writer
-	read  *sql.DB
-	w     *wtx // the writer's connection, used by the writer goroutine only
-	rd    *rdb
+	write *sql.DB   // exactly one connection: SQLite has one writer
+	w     *wtx      // the writer's connection, used by the writer goroutine only
+	rd    *prepared // the pool of readers
 
 	jobs      chan *job
 	synced    chan []*job   // a committed batch waiting for its fsync
@@ -105,7 +104,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{write: w, read: r, rd: &rdb{db: r}, jobs: make(chan *job, maxBatch), synced: make(chan []*job), syncReady: make(chan struct{}, 1), stopped: make(chan struct{})}
+	s := &Store{write: w, rd: newPrepared(r), jobs: make(chan *job, maxBatch), synced: make(chan []*job), syncReady: make(chan struct{}, 1), stopped: make(chan struct{})}
 	s.syncReady <- struct{}{}
 	if err := s.migrate(ctx); err != nil {
 		r.Close()
@@ -118,7 +117,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	s.w = &wtx{conn: conn, stmts: map[string]*sql.Stmt{}}
+	s.w = &wtx{newPrepared(conn)}
 	// The writer connection keeps the log open, so this is the file SQLite
 	// appends to for as long as the store is open.
 	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR|os.O_CREATE, 0o644); err == nil {
@@ -163,7 +162,7 @@ func (s *Store) Close() error {
 	<-s.stopped
 	close(s.ckptStop)
 	<-s.ckptDone
-	return errors.Join(s.ckpt.Close(), s.w.close(), s.wal.Close(), s.read.Close(), s.write.Close())
+	return errors.Join(s.ckpt.Close(), s.w.close(), s.wal.Close(), s.rd.close(), s.write.Close())
 }
 
 // migrate applies the embedded migrations not yet recorded, in order, each in
@@ -485,96 +484,75 @@ type querier interface {
 // maxStatements bounds each statement cache; queries beyond it run unprepared.
 const maxStatements = 512
 
-// wtx runs statements on the writer's connection, each prepared once.
-// Only the writer goroutine uses it.
-type wtx struct {
-	conn  *sql.Conn
+// conn is what both a pool (*sql.DB) and one connection (*sql.Conn) offer.
+type conn interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	Close() error
+}
+
+// prepared runs statements on c, each prepared once.
+type prepared struct {
+	c     conn
+	mu    sync.Mutex // the readers' cache serves every reading goroutine
 	stmts map[string]*sql.Stmt
 }
 
-func (w *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
-	if st, ok := w.stmts[query]; ok {
+func newPrepared(c conn) *prepared {
+	return &prepared{c: c, stmts: map[string]*sql.Stmt{}}
+}
+
+func (p *prepared) stmt(ctx context.Context, query string) *sql.Stmt {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, ok := p.stmts[query]; ok {
 		return st
 	}
-	if len(w.stmts) >= maxStatements {
+	if len(p.stmts) >= maxStatements {
 		return nil
 	}
-	st, err := w.conn.PrepareContext(ctx, query)
+	st, err := p.c.PrepareContext(ctx, query)
 	if err != nil {
 		return nil // the unprepared call reports the error
 	}
-	w.stmts[query] = st
+	p.stmts[query] = st
 	return st
 }
 
-func (w *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := w.stmt(ctx, query); st != nil {
+func (p *prepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := p.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
-	return w.conn.ExecContext(ctx, query, args...)
+	return p.c.ExecContext(ctx, query, args...)
 }
 
-func (w *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := w.stmt(ctx, query); st != nil {
+func (p *prepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
-	return w.conn.QueryContext(ctx, query, args...)
+	return p.c.QueryContext(ctx, query, args...)
 }
 
-func (w *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := w.stmt(ctx, query); st != nil {
+func (p *prepared) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return w.conn.QueryRowContext(ctx, query, args...)
+	return p.c.QueryRowContext(ctx, query, args...)
 }
 
-func (w *wtx) close() error {
-	for _, st := range w.stmts {
+// close closes the statements, then the connection or pool.
+func (p *prepared) close() error {
+	for _, st := range p.stmts {
 		st.Close()
 	}
-	return w.conn.Close()
+	return p.c.Close()
 }
 
-// rdb runs reads on the pool of readers, each query prepared once.
-type rdb struct {
-	db    *sql.DB
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
-}
-
-func (r *rdb) stmt(ctx context.Context, query string) *sql.Stmt {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if st, ok := r.stmts[query]; ok {
-		return st
-	}
-	if len(r.stmts) >= maxStatements {
-		return nil
-	}
-	st, err := r.db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil
-	}
-	if r.stmts == nil {
-		r.stmts = map[string]*sql.Stmt{}
-	}
-	r.stmts[query] = st
-	return st
-}
-
-func (r *rdb) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := r.stmt(ctx, query); st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	return r.db.QueryContext(ctx, query, args...)
-}
-
-func (r *rdb) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := r.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	return r.db.QueryRowContext(ctx, query, args...)
-}
+// wtx is the writer's connection, its statements prepared once. Only the
+// writer goroutine uses it.
+type wtx struct{ *prepared }
 
 func getDoc[T any](ctx context.Context, q querier, query string, args ...any) (*T, error) {
 	var doc string
