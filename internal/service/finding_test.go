@@ -107,33 +107,21 @@ func fdRecordA(t *testing.T, srv *testserver.Server, body string) fdFinding {
 // page sizes, and returns their ids.
 func fdList(t *testing.T, c *ssmincidents.Client, incident string, maxResults int32) []string {
 	t.Helper()
-	var ids []string
-	in := &ssmincidents.ListIncidentFindingsInput{IncidentRecordArn: &incident, MaxResults: aws.Int32(maxResults)}
-	for pages := 0; ; pages++ {
-		if pages > 100 {
-			t.Fatal("ListIncidentFindings does not end")
-		}
-		out, err := c.ListIncidentFindings(ctx, in)
+	findings := listAll(t, "ListIncidentFindings", maxResults, func(token *string) ([]types.FindingSummary, *string, error) {
+		page, err := c.ListIncidentFindings(ctx, &ssmincidents.ListIncidentFindingsInput{IncidentRecordArn: &incident, MaxResults: aws.Int32(maxResults), NextToken: token})
 		if err != nil {
-			t.Fatalf("ListIncidentFindings: %v", err)
+			return nil, nil, err
 		}
-		if len(out.Findings) > int(maxResults) {
-			t.Fatalf("page of %d with maxResults %d", len(out.Findings), maxResults)
+		return page.Findings, page.NextToken, nil
+	})
+	var ids []string
+	for _, f := range findings {
+		if f.LastModifiedTime == nil {
+			t.Errorf("finding %s without lastModifiedTime", aws.ToString(f.Id))
 		}
-		for _, f := range out.Findings {
-			if f.LastModifiedTime == nil {
-				t.Errorf("finding %s without lastModifiedTime", aws.ToString(f.Id))
-			}
-			ids = append(ids, aws.ToString(f.Id))
-		}
-		if out.NextToken == nil {
-			return ids
-		}
-		if len(out.Findings) == 0 {
-			t.Fatal("an empty page with a nextToken")
-		}
-		in.NextToken = out.NextToken
+		ids = append(ids, aws.ToString(f.Id))
 	}
+	return ids
 }
 
 func fdBatchGet(t *testing.T, c *ssmincidents.Client, incident string, ids ...string) *ssmincidents.BatchGetIncidentFindingsOutput {

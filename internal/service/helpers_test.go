@@ -61,3 +61,33 @@ func wantAPIError[T error](t *testing.T, err error, code string) T {
 }
 
 func start(t *testing.T) *testserver.Server { return testserver.Start(t) }
+
+// listAll pages through a list operation maxResults at a time: page returns
+// the items and nextToken of the page after token. It checks that no page
+// holds more than maxResults, that a page with a nextToken is not empty, and
+// that the listing ends.
+func listAll[T any](t *testing.T, op string, maxResults int32, page func(token *string) ([]T, *string, error)) []T {
+	t.Helper()
+	var out []T
+	var token *string
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatalf("%s does not end", op)
+		}
+		items, next, err := page(token)
+		if err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		if len(items) > int(maxResults) {
+			t.Fatalf("%s: page of %d with maxResults %d", op, len(items), maxResults)
+		}
+		out = append(out, items...)
+		if next == nil {
+			return out
+		}
+		if len(items) == 0 {
+			t.Fatalf("%s: an empty page with a nextToken", op)
+		}
+		token = next
+	}
+}

@@ -63,15 +63,8 @@ func idemMustStart(t *testing.T, c *ssmincidents.Client, plan, token, title stri
 func idemRecords(t *testing.T, c *ssmincidents.Client) []string {
 	t.Helper()
 	var arns []string
-	pg := ssmincidents.NewListIncidentRecordsPaginator(c, &ssmincidents.ListIncidentRecordsInput{})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("ListIncidentRecords: %v", err)
-		}
-		for _, s := range page.IncidentRecordSummaries {
-			arns = append(arns, aws.ToString(s.Arn))
-		}
+	for _, s := range irList(t, c, nil, 100) {
+		arns = append(arns, aws.ToString(s.Arn))
 	}
 	return arns
 }
@@ -81,16 +74,9 @@ func idemRecords(t *testing.T, c *ssmincidents.Client) []string {
 func idemEvents(t *testing.T, c *ssmincidents.Client, incident, eventType string) []types.EventSummary {
 	t.Helper()
 	var events []types.EventSummary
-	pg := ssmincidents.NewListTimelineEventsPaginator(c, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: aws.String(incident)})
-	for pg.HasMorePages() {
-		page, err := pg.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("ListTimelineEvents: %v", err)
-		}
-		for _, e := range page.EventSummaries {
-			if aws.ToString(e.EventType) == eventType {
-				events = append(events, e)
-			}
+	for _, e := range tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: aws.String(incident)}, 100) {
+		if aws.ToString(e.EventType) == eventType {
+			events = append(events, e)
 		}
 	}
 	return events
@@ -107,19 +93,14 @@ func idemUpdatedTitles(t *testing.T, c *ssmincidents.Client, incident string) []
 		if err != nil {
 			t.Fatalf("GetTimelineEvent: %v", err)
 		}
-		var data struct {
-			ModifiedAttributes []struct {
-				AttributeName string `json:"attributeName"`
-				NewValue      string `json:"newValue"`
-			} `json:"modifiedAttributes"`
-		}
+		var data tlUpdateData
 		if err := json.Unmarshal([]byte(aws.ToString(got.Event.EventData)), &data); err != nil {
 			t.Fatalf("eventData %q: %v", aws.ToString(got.Event.EventData), err)
 		}
 		title := ""
 		for _, a := range data.ModifiedAttributes {
-			if a.AttributeName == "title" {
-				title = a.NewValue
+			if aws.ToString(a.AttributeName) == "title" {
+				title = aws.ToString(a.NewValue)
 			}
 		}
 		titles = append(titles, title)
@@ -151,15 +132,6 @@ func idemCount(values []string, v string) int {
 		}
 	}
 	return n
-}
-
-func idemIncident(t *testing.T, c *ssmincidents.Client, arn string) *types.IncidentRecord {
-	t.Helper()
-	got, err := c.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: aws.String(arn)})
-	if err != nil {
-		t.Fatalf("GetIncidentRecord: %v", err)
-	}
-	return got.IncidentRecord
 }
 
 func idemPlan(t *testing.T, c *ssmincidents.Client, arn string) *ssmincidents.GetResponsePlanOutput {
@@ -222,7 +194,7 @@ func TestClientTokenStartIncident(t *testing.T) {
 	if got := idemRecords(t, c); len(got) != 1 {
 		t.Fatalf("records after a refused token reuse: %v", got)
 	}
-	if title := aws.ToString(idemIncident(t, c, arn).Title); title != "Disk full" {
+	if title := aws.ToString(irGet(t, c, arn).Title); title != "Disk full" {
 		t.Fatalf("title after a refused token reuse: %q", title)
 	}
 	// The token still answers its first request.
@@ -272,7 +244,7 @@ func TestClientTokenUpdateIncidentRecord(t *testing.T) {
 	if err := idemUpdateTitle(c, arn, "update-1", "Title A"); err != nil {
 		t.Fatalf("replay of update-1: %v", err)
 	}
-	if title := aws.ToString(idemIncident(t, c, arn).Title); title != "Title B" {
+	if title := aws.ToString(irGet(t, c, arn).Title); title != "Title B" {
 		t.Fatalf("title after replaying update-1: %q, want %q", title, "Title B")
 	}
 	titles := idemUpdatedTitles(t, c, arn)
@@ -290,7 +262,7 @@ func TestClientTokenUpdateIncidentRecord(t *testing.T) {
 		Arn: aws.String(arn), Title: aws.String("Title A"), Impact: aws.Int32(1), ClientToken: aws.String("update-1"),
 	})
 	wantAPIError[*types.ConflictException](t, err, "ConflictException")
-	rec := idemIncident(t, c, arn)
+	rec := irGet(t, c, arn)
 	if aws.ToString(rec.Title) != "Title B" || aws.ToInt32(rec.Impact) != 3 {
 		t.Fatalf("after refused token reuses: title %q impact %d", aws.ToString(rec.Title), aws.ToInt32(rec.Impact))
 	}
@@ -562,7 +534,7 @@ func TestClientTokenScopedToOperation(t *testing.T) {
 	if err := idemUpdateTitle(c, incArn, *tok, "Renamed"); err != nil {
 		t.Fatalf("UpdateIncidentRecord: %v", err)
 	}
-	if got := aws.ToString(idemIncident(t, c, incArn).Title); got != "Renamed" {
+	if got := aws.ToString(irGet(t, c, incArn).Title); got != "Renamed" {
 		t.Fatalf("UpdateIncidentRecord was not applied: title %q", got)
 	}
 	if _, err := c.UpdateReplicationSet(ctx, &ssmincidents.UpdateReplicationSetInput{
@@ -768,7 +740,7 @@ func TestSDKRetryOfUpdateIncidentRecord(t *testing.T) {
 			if res, ok := retry.GetAttemptResults(out.ResultMetadata); !ok || len(res.Results) != 2 {
 				t.Fatalf("SDK attempt results: %+v %v", res, ok)
 			}
-			if title := aws.ToString(idemIncident(t, plain, arn).Title); title != "Title B" {
+			if title := aws.ToString(irGet(t, plain, arn).Title); title != "Title B" {
 				t.Fatalf("title %q: the retry applied the update again", title)
 			}
 			titles := idemUpdatedTitles(t, plain, arn)
@@ -908,7 +880,7 @@ func TestClientTokenExpires(t *testing.T) {
 	if got := idemRecords(t, c); len(got) != 2 {
 		t.Fatalf("records after the window: %v", got)
 	}
-	if title := aws.ToString(idemIncident(t, c, second).Title); title != "Second" {
+	if title := aws.ToString(irGet(t, c, second).Title); title != "Second" {
 		t.Fatalf("the new incident's title %q", title)
 	}
 	// The token now stands for the second request.

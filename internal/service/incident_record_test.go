@@ -895,28 +895,13 @@ type irRec struct {
 // checks the page sizes.
 func irList(t *testing.T, c *ssmincidents.Client, filters []types.Filter, maxResults int32) []types.IncidentRecordSummary {
 	t.Helper()
-	var out []types.IncidentRecordSummary
-	var token *string
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("ListIncidentRecords does not end")
-		}
+	return listAll(t, "ListIncidentRecords", maxResults, func(token *string) ([]types.IncidentRecordSummary, *string, error) {
 		page, err := c.ListIncidentRecords(ctx, &ssmincidents.ListIncidentRecordsInput{Filters: filters, MaxResults: aws.Int32(maxResults), NextToken: token})
 		if err != nil {
-			t.Fatalf("ListIncidentRecords: %v", err)
+			return nil, nil, err
 		}
-		if len(page.IncidentRecordSummaries) > int(maxResults) {
-			t.Fatalf("page of %d with maxResults %d", len(page.IncidentRecordSummaries), maxResults)
-		}
-		out = append(out, page.IncidentRecordSummaries...)
-		if page.NextToken == nil {
-			return out
-		}
-		if len(page.IncidentRecordSummaries) == 0 {
-			t.Fatal("an empty page with a nextToken")
-		}
-		token = page.NextToken
-	}
+		return page.IncidentRecordSummaries, page.NextToken, nil
+	})
 }
 
 func irStrings(values ...string) types.Condition {

@@ -15,25 +15,13 @@ import (
 // riList lists all related items of an incident, maxResults at a time.
 func riList(t *testing.T, c *ssmincidents.Client, arn string, maxResults int32) []types.RelatedItem {
 	t.Helper()
-	var out []types.RelatedItem
-	in := ssmincidents.ListRelatedItemsInput{IncidentRecordArn: &arn, MaxResults: &maxResults}
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("ListRelatedItems does not end")
-		}
-		page, err := c.ListRelatedItems(ctx, &in)
+	return listAll(t, "ListRelatedItems", maxResults, func(token *string) ([]types.RelatedItem, *string, error) {
+		page, err := c.ListRelatedItems(ctx, &ssmincidents.ListRelatedItemsInput{IncidentRecordArn: &arn, MaxResults: &maxResults, NextToken: token})
 		if err != nil {
-			t.Fatalf("ListRelatedItems: %v", err)
+			return nil, nil, err
 		}
-		if len(page.RelatedItems) > int(maxResults) {
-			t.Fatalf("page of %d with maxResults %d", len(page.RelatedItems), maxResults)
-		}
-		out = append(out, page.RelatedItems...)
-		if page.NextToken == nil {
-			return out
-		}
-		in.NextToken = page.NextToken
-	}
+		return page.RelatedItems, page.NextToken, nil
+	})
 }
 
 func riAdd(item types.RelatedItem) *types.RelatedItemsUpdateMemberItemToAdd {

@@ -31,28 +31,15 @@ var tlUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 // checks the page sizes.
 func tlList(t *testing.T, c *ssmincidents.Client, in ssmincidents.ListTimelineEventsInput, maxResults int32) []types.EventSummary {
 	t.Helper()
-	var out []types.EventSummary
 	in.MaxResults = aws.Int32(maxResults)
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("ListTimelineEvents does not end")
-		}
+	return listAll(t, "ListTimelineEvents", maxResults, func(token *string) ([]types.EventSummary, *string, error) {
+		in.NextToken = token
 		page, err := c.ListTimelineEvents(ctx, &in)
 		if err != nil {
-			t.Fatalf("ListTimelineEvents: %v", err)
+			return nil, nil, err
 		}
-		if len(page.EventSummaries) > int(maxResults) {
-			t.Fatalf("page of %d with maxResults %d", len(page.EventSummaries), maxResults)
-		}
-		out = append(out, page.EventSummaries...)
-		if page.NextToken == nil {
-			return out
-		}
-		if len(page.EventSummaries) == 0 {
-			t.Fatal("an empty page with a nextToken")
-		}
-		in.NextToken = page.NextToken
-	}
+		return page.EventSummaries, page.NextToken, nil
+	})
 }
 
 func tlGet(t *testing.T, c *ssmincidents.Client, arn, id string) *types.TimelineEvent {
