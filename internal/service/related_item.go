@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -114,10 +113,8 @@ func (s *Service) updateRelatedItems(ctx context.Context, in *model.UpdateRelate
 		if !found {
 			return nil, domain.NotFound(domain.ResourceIncidentRecord, r.ARN, "The incident %s has no %s related item with that value.", r.ARN, t)
 		}
+		// The item was just read in this transaction: it is there to remove.
 		if err := s.store.RemoveRelatedItem(ctx, r.Account, r.ARN, item.GeneratedID); err != nil {
-			if errors.Is(err, domain.ErrNotFound) {
-				return nil, domain.NotFound(domain.ResourceIncidentRecord, r.ARN, "The incident %s has no %s related item with that value.", r.ARN, t)
-			}
 			return nil, err
 		}
 		update = map[string]*model.ItemIdentifier{"itemToRemove": u.ItemToRemove}
