@@ -245,10 +245,8 @@ func (s *Service) updateIncidentRecord(ctx context.Context, in *model.UpdateInci
 	}
 	r.LastModifiedBy = c.Principal
 	r.LastModifiedTime = now
+	// Read in this transaction, the record is there to rewrite.
 	if err := s.store.PutIncidentRecord(ctx, r); err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			return nil, incidentNotFound(r.ARN)
-		}
 		return nil, err
 	}
 	if len(changes) > 0 {

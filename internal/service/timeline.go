@@ -342,10 +342,8 @@ func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimel
 			}
 		}
 		e.EventUpdatedTime = s.clock().Truncate(time.Millisecond)
+		// Read in this transaction, the event is there to update.
 		if err := s.store.UpdateTimelineEvent(ctx, e); err != nil {
-			if errors.Is(err, domain.ErrNotFound) {
-				return nil, timelineEventNotFound(*in.EventId)
-			}
 			return nil, err
 		}
 		return &model.UpdateTimelineEventOutput{}, nil
