@@ -42,17 +42,54 @@ func TestDeriveKey(t *testing.T) {
 
 func TestKeyCacheIsBounded(t *testing.T) {
 	var c keyCache
-	first := c.get("AKID", "secret", "20251120", "us-east-1", "svc")
-	if again := c.get("AKID", "secret", "20251120", "us-east-1", "svc"); again != first {
+	get := func(id, secret, region string) *signingKey {
+		if k := c.lookup(id, secret, "20251120", region, "svc"); k != nil {
+			return k
+		}
+		k := newSigningKey(deriveKey(secret, "20251120", region, "svc"))
+		c.put(k, id, secret, "20251120", region, "svc")
+		return k
+	}
+	first := get("AKID", "secret", "us-east-1")
+	if again := get("AKID", "secret", "us-east-1"); again != first {
 		t.Fatal("the same scope derived a new key")
 	}
-	if other := c.get("AKID", "rotated", "20251120", "us-east-1", "svc"); *other == *first {
+	if other := get("AKID", "rotated", "us-east-1"); *other == *first {
 		t.Fatal("another secret gave the same key")
 	}
 	for i := 0; i < 3*maxCachedKeys; i++ {
-		c.get("AKID"+strconv.Itoa(i), "secret", "20251120", "us-east-1", "svc")
+		get("AKID"+strconv.Itoa(i), "secret", "us-east-1")
 		if n := len(c.m); n > maxCachedKeys {
 			t.Fatalf("cache holds %d keys, more than %d", n, maxCachedKeys)
+		}
+	}
+	// Large entries are bounded by bytes long before the entry count.
+	long := strings.Repeat("s", 64<<10)
+	for i := 0; i < 1000; i++ {
+		get("AKID"+strconv.Itoa(i), long, "us-east-1")
+		if c.bytes > maxCachedKeyBytes {
+			t.Fatalf("cache holds %d bytes, more than %d", c.bytes, maxCachedKeyBytes)
+		}
+	}
+	sum := 0
+	for id := range c.m {
+		sum += id.size()
+	}
+	if sum != c.bytes {
+		t.Fatalf("cache counts %d bytes, its entries take %d", c.bytes, sum)
+	}
+}
+
+func TestIsRegionName(t *testing.T) {
+	for _, r := range []string{"us-east-1", "ap-southeast-2", "us-gov-west-1", "cn-north-1", "eu-isoe-west-1", "il-central-1", "me-south-12"} {
+		if !isRegionName(r) {
+			t.Errorf("isRegionName(%q) = false", r)
+		}
+	}
+	for _, r := range []string{"", "local", "us-east", "us-east-", "US-EAST-1", "us--east-1", "u-east-1", "us-east-123", "useast-1", "us-east-1a",
+		"us-" + strings.Repeat("x", 40) + "-1", "-us-east-1", "us-east_1"} {
+		if isRegionName(r) {
+			t.Errorf("isRegionName(%q) = true", r)
 		}
 	}
 }

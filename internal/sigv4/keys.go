@@ -7,8 +7,17 @@ import (
 	"sync"
 )
 
-// maxCachedKeys bounds the signing-key cache; it is emptied when full.
-const maxCachedKeys = 10000
+// The signing-key cache is bounded twice: by entries and by the bytes its
+// keys and their strings take. When either bound would be passed it is
+// emptied. Only keys of requests whose signature verified are cached, so an
+// attacker without a secret key cannot fill it.
+const (
+	maxCachedKeys     = 10000
+	maxCachedKeyBytes = 4 << 20
+	// keyEntryOverhead approximates what one entry costs beyond its strings:
+	// the two pad blocks, the map slot and the string headers.
+	keyEntryOverhead = 2*sha256.BlockSize + 5*16 + 48
+)
 
 // signingKey is a derived SigV4 signing key, kept as the two padded HMAC
 // key blocks so that signing a string costs two SHA-256 sums and no
@@ -41,35 +50,48 @@ func (s *signingKey) sum(ipadMsg []byte) [sha256.Size]byte {
 
 type keyID struct{ accessKeyID, secret, date, region, service string }
 
+// size is what the entry of id costs the cache, in bytes.
+func (id keyID) size() int {
+	return len(id.accessKeyID) + len(id.secret) + len(id.date) + len(id.region) + len(id.service) + keyEntryOverhead
+}
+
 // keyCache maps a credential and its scope to the derived signing key. The
 // zero value is ready to use.
 type keyCache struct {
-	mu sync.RWMutex
-	m  map[keyID]*signingKey
+	mu    sync.RWMutex
+	m     map[keyID]*signingKey
+	bytes int // the sum of the entries' sizes
 }
 
-// get returns the signing key of secret for date, region and service,
-// deriving and caching it if needed.
-func (c *keyCache) get(accessKeyID, secret, date, region, service string) *signingKey {
-	id := keyID{accessKeyID, secret, date, region, service}
+// lookup returns the cached signing key of secret for date, region and
+// service, or nil.
+func (c *keyCache) lookup(accessKeyID, secret, date, region, service string) *signingKey {
 	c.mu.RLock()
-	k, ok := c.m[id]
+	k := c.m[keyID{accessKeyID, secret, date, region, service}]
 	c.mu.RUnlock()
-	if ok {
-		return k
-	}
+	return k
+}
 
-	k = newSigningKey(deriveKey(secret, date, region, service))
+// put caches k as the signing key of secret for date, region and service.
+// Call it only once a signature made with k has verified.
+func (c *keyCache) put(k *signingKey, accessKeyID, secret, date, region, service string) {
 	// Clone the strings: the request ones are substrings of its headers.
-	id = keyID{strings.Clone(accessKeyID), strings.Clone(secret), strings.Clone(date),
+	id := keyID{strings.Clone(accessKeyID), strings.Clone(secret), strings.Clone(date),
 		strings.Clone(region), strings.Clone(service)}
+	size := id.size()
+	if size > maxCachedKeyBytes {
+		return
+	}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedKeys {
-		c.m = make(map[keyID]*signingKey)
+	defer c.mu.Unlock()
+	if _, ok := c.m[id]; ok {
+		return
+	}
+	if c.m == nil || len(c.m) >= maxCachedKeys || c.bytes+size > maxCachedKeyBytes {
+		c.m, c.bytes = make(map[keyID]*signingKey), 0
 	}
 	c.m[id] = k
-	c.mu.Unlock()
-	return k
+	c.bytes += size
 }
 
 // deriveKey computes the SigV4 signing key

@@ -6,7 +6,7 @@
 // reports failures with the error codes and messages AWS services return, so
 // that clients surface the same errors they would against AWS. The package
 // knows no particular service: the credential scope must name the Verifier's
-// Service, and any region is accepted.
+// Service and a region of the form of an AWS Region name (us-east-1).
 //
 // Query-string (presigned URL) authentication is not supported: a request
 // without an Authorization header is reported as missing its authentication
@@ -163,7 +163,11 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 		return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
 	}
 
-	key := v.keys.get(a.accessKeyID, secret, a.date, a.region, a.service)
+	key := v.keys.lookup(a.accessKeyID, secret, a.date, a.region, a.service)
+	cached := key != nil
+	if !cached {
+		key = newSigningKey(deriveKey(secret, a.date, a.region, a.service))
+	}
 
 	st := getState()
 	defer putState(st)
@@ -183,6 +187,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 
 	if !hmac.Equal(provided[:], want[:]) {
 		return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
+	}
+	if !cached {
+		v.keys.put(key, a.accessKeyID, secret, a.date, a.region, a.service)
 	}
 	return Credential{AccessKeyID: a.accessKeyID, Region: a.region}, nil
 }
@@ -241,6 +248,10 @@ func minutes(d time.Duration) string {
 // matches.
 func scopeErrors(a auth, service, amzDate string) string {
 	var msg string
+	if !isRegionName(a.region) {
+		// The region is not quoted: it may be as long as the header.
+		msg += "Credential should be scoped to a valid region. "
+	}
 	if a.service != service {
 		msg += "Credential should be scoped to correct service: '" + service + "'. "
 	}
@@ -253,6 +264,48 @@ func scopeErrors(a auth, service, amzDate string) string {
 	}
 	return msg
 }
+
+// maxRegionLen bounds a region name; AWS's longest are about 15 characters.
+const maxRegionLen = 32
+
+// isRegionName reports whether s has the form of an AWS Region name: two
+// lower-case letters, one or more lower-case words and a number, joined by
+// hyphens (us-east-1, ap-southeast-2, us-gov-west-1, eu-isoe-west-1).
+func isRegionName(s string) bool {
+	if len(s) < len("xx-x-1") || len(s) > maxRegionLen || !isLower(s[0]) || !isLower(s[1]) || s[2] != '-' {
+		return false
+	}
+	rest := s[3:]
+	words := 0
+	for {
+		i := strings.IndexByte(rest, '-')
+		if i < 0 {
+			break
+		}
+		word := rest[:i]
+		if word == "" {
+			return false
+		}
+		for j := 0; j < len(word); j++ {
+			if !isLower(word[j]) {
+				return false
+			}
+		}
+		words++
+		rest = rest[i+1:]
+	}
+	if words == 0 || len(rest) == 0 || len(rest) > 2 {
+		return false
+	}
+	for j := 0; j < len(rest); j++ {
+		if rest[j] < '0' || rest[j] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 
 // signsHost reports whether the ;-separated header list names host.
 func signsHost(signedHeaders string) bool {

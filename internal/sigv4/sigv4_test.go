@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -525,6 +526,18 @@ func TestVerifyFailures(t *testing.T) {
 			msg:  "Credential should be scoped to correct service: 'ssm-incidents'. ",
 		},
 		{
+			name: "region not of AWS's form",
+			s:    withSigning(func(s *signing) { s.region = "local" }),
+			code: CodeInvalidSignature,
+			msg:  "Credential should be scoped to a valid region. ",
+		},
+		{
+			name: "region of 60 KiB",
+			s:    withSigning(func(s *signing) { s.region = "us-" + strings.Repeat("x", 60<<10) + "-1" }),
+			code: CodeInvalidSignature,
+			msg:  "Credential should be scoped to a valid region. ",
+		},
+		{
 			name:  "wrong terminator",
 			after: replaceAuth("/aws4_request", "/aws5_request"),
 			code:  CodeInvalidSignature,
@@ -698,6 +711,32 @@ func TestVerifyReturnsRegion(t *testing.T) {
 		if c != (Credential{AccessKeyID: otherKeyID, Region: region}) {
 			t.Fatalf("Verify = %+v, want key %s and region %s", c, otherKeyID, region)
 		}
+	}
+}
+
+// TestForgedRequestsAreNotCached sends requests of a known key signed with
+// the wrong secret for many regions: none may leave a signing key behind.
+// Only a verified signature caches its key.
+func TestForgedRequestsAreNotCached(t *testing.T) {
+	v := testVerifier()
+	for i := range 200 {
+		req := httptest.NewRequest(http.MethodPost, "http://localhost/listResponsePlans", strings.NewReader("{}"))
+		region := fmt.Sprintf("us-forged-%d", i%100)
+		sign(t, req, []byte("{}"), signing{keyID: testKeyID, secret: "not-the-secret", service: testService, region: region, at: testNow})
+		if _, err := v.Verify(req, []byte("{}")); err == nil {
+			t.Fatal("a forged signature verified")
+		}
+	}
+	if n := len(v.keys.m); n != 0 {
+		t.Fatalf("forged requests left %d signing keys in the cache", n)
+	}
+	req := httptest.NewRequest(http.MethodPost, "http://localhost/listResponsePlans", strings.NewReader("{}"))
+	sign(t, req, []byte("{}"), defaultSigning())
+	if _, err := v.Verify(req, []byte("{}")); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if n := len(v.keys.m); n != 1 {
+		t.Fatalf("a verified request left %d signing keys in the cache, want 1", n)
 	}
 }
 
