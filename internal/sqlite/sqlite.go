@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,9 +76,20 @@ var _ domain.Store = (*Store)(nil)
 const FileName = "incidentd.db"
 
 // Open opens (creating if needed) the database in dir and applies pending
-// migrations. It refuses a database written by a newer incidentd.
+// migrations. It refuses a database written by a newer incidentd. A new
+// database, its log and its shared-memory file are created readable and
+// writable by their owner only.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	path := filepath.Join(dir, FileName)
+	// Create the database first, mode 0600: SQLite would create it 0644,
+	// and it gives the log and the shared-memory file the database's mode.
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
 	// 16 KiB pages: a transaction dirties fewer pages, so a commit writes
 	// fewer log frames (page_size applies when the file is created).
 	pragmas := "_pragma=page_size(16384)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
@@ -120,7 +132,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	s.w = &wtx{newPrepared(conn)}
 	// The writer connection keeps the log open, so this is the file SQLite
 	// appends to for as long as the store is open.
-	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR|os.O_CREATE, 0o644); err == nil {
+	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 		// The log file may be new: make its directory entry durable too.
 		err = syncDir(dir)
 	}
@@ -457,11 +469,13 @@ func syncDir(dir string) error {
 }
 
 // run calls fn and turns a panic into an error, so one bad job cannot stop
-// the writer.
+// the writer. The error's first line names the panic value; the lines after
+// it are the stack of the goroutine that panicked, so that logging the error
+// once logs where it panicked.
 func run(ctx context.Context, tx *wtx, fn func(context.Context, *wtx) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("sqlite: transaction panicked: %v", r)
+			err = fmt.Errorf("sqlite: transaction panicked: %v\n%s", r, debug.Stack())
 		}
 	}()
 	return fn(ctx, tx)

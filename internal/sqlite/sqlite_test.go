@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,5 +373,83 @@ func TestResourcePolicies(t *testing.T) {
 	}
 	if n, _ := s.CountResourcePolicies(ctx, b, "p"); n != 1 {
 		t.Fatalf("another account's policies: %d, want 1", n)
+	}
+}
+
+// TestPanicInTransaction: a transaction whose function panics fails alone,
+// with an error whose first line names the panic value and whose other lines
+// are the stack where it panicked; other callers' transactions, concurrent
+// and later, commit.
+func TestPanicInTransaction(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	const a, n = "111122223333", 20
+	var started sync.WaitGroup
+	started.Add(n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			started.Done()
+			errs <- s.CreateResponsePlan(ctx, plan(a, fmt.Sprintf("p%02d", i)), nil)
+		}()
+	}
+	err := s.Tx(ctx, func(ctx context.Context) error {
+		if err := s.CreateResponsePlan(ctx, plan(a, "panicked"), nil); err != nil {
+			return err
+		}
+		// Let the others queue behind this transaction.
+		started.Wait()
+		time.Sleep(10 * time.Millisecond)
+		panic("boom 42")
+	})
+	if err == nil {
+		t.Fatal("a panicking transaction succeeded")
+	}
+	first, stack, _ := strings.Cut(err.Error(), "\n")
+	if first != "sqlite: transaction panicked: boom 42" {
+		t.Errorf("first line %q", first)
+	}
+	if !strings.Contains(stack, "goroutine ") || !strings.Contains(stack, "TestPanicInTransaction") {
+		t.Errorf("no stack of the panic after the first line:\n%s", stack)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("a concurrent transaction: %v", err)
+		}
+	}
+	if err := s.CreateResponsePlan(ctx, plan(a, "later"), nil); err != nil {
+		t.Fatalf("a later transaction: %v", err)
+	}
+	s.Close()
+	s = open(t, dir)
+	all, err := s.ListResponsePlans(ctx, a, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != n+1 {
+		t.Errorf("%d plans stored, want %d", len(all), n+1)
+	}
+	if _, err := s.GetResponsePlan(ctx, a, "panicked"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("the panicking transaction's write: %v", err)
+	}
+}
+
+// TestFilesArePrivate: the database, its log and its shared-memory file are
+// created readable and writable by their owner only.
+func TestFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	if err := s.CreateResponsePlan(ctx, plan("111122223333", "a"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{sqlite.FileName, sqlite.FileName + "-wal", sqlite.FileName + "-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if fi.Mode() != 0o600 {
+			t.Errorf("%s has mode %v, want %v", name, fi.Mode(), os.FileMode(0o600))
+		}
 	}
 }
