@@ -18,6 +18,19 @@ func incidentNotFound(arn string) error {
 	return domain.NotFound(domain.ResourceIncidentRecord, arn, "Incident record %s not found", arn)
 }
 
+// notFoundAs turns the store's domain.ErrNotFound into the typed answer
+// notFound(id) (a *domain.NotFoundError naming the resource) and returns any
+// other error, or nil, as it is. Reads and writes both go through it: a
+// resource can vanish between the read and the write of an update once the
+// two are not serialised by one writer (another storage engine or node), and
+// the write's not-found must answer 404 as the read's does, not 500.
+func notFoundAs(err error, notFound func(id string) error, id string) error {
+	if err != nil && errors.Is(err, domain.ErrNotFound) {
+		return notFound(id)
+	}
+	return err
+}
+
 // incidentARN returns the parsed ARN when it names an incident record of
 // the caller's account; anything else is answered as not found.
 func incidentARN(ctx context.Context, arn string) (ARN, error) {
@@ -34,10 +47,10 @@ func (s *Service) incidentRecord(ctx context.Context, arn string) (*domain.Incid
 		return nil, err
 	}
 	r, err := s.store.GetIncidentRecord(ctx, caller(ctx).Account, arn)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil, incidentNotFound(arn)
+	if err != nil {
+		return nil, notFoundAs(err, incidentNotFound, arn)
 	}
-	return r, err
+	return r, nil
 }
 
 // StartIncident starts an incident from a response plan. While an OPEN
@@ -245,13 +258,14 @@ func (s *Service) updateIncidentRecord(ctx context.Context, in *model.UpdateInci
 	}
 	r.LastModifiedBy = c.Principal
 	r.LastModifiedTime = now
-	// Read in this transaction, the record is there to rewrite.
+	// The record may have been deleted since it was read, where the read and
+	// the write are not serialised by one writer: that is a 404 too.
 	if err := s.store.PutIncidentRecord(ctx, r); err != nil {
-		return nil, err
+		return nil, notFoundAs(err, incidentNotFound, r.ARN)
 	}
 	if len(changes) > 0 {
 		if err := s.recordUpdate(ctx, r, changes, now); err != nil {
-			return nil, err
+			return nil, notFoundAs(err, incidentNotFound, r.ARN)
 		}
 	}
 	return &model.UpdateIncidentRecordOutput{}, nil

@@ -130,11 +130,8 @@ func (s *Service) GetTimelineEvent(ctx context.Context, in *model.GetTimelineEve
 		return nil, err
 	}
 	e, err := s.store.GetTimelineEvent(ctx, r.Account, r.ARN, *in.EventId)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil, timelineEventNotFound(*in.EventId)
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, timelineEventNotFound, *in.EventId)
 	}
 	return &model.GetTimelineEventOutput{Event: &model.TimelineEvent{
 		EventId:           &e.EventID,
@@ -286,8 +283,9 @@ func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimel
 			EventData:        *in.EventData,
 			References:       refs,
 		}
+		// The incident may have been deleted since it was read (see notFoundAs).
 		if err := s.store.AddTimelineEvent(ctx, e); err != nil {
-			return nil, err
+			return nil, notFoundAs(err, incidentNotFound, r.ARN)
 		}
 		return &model.CreateTimelineEventOutput{EventId: &e.EventID, IncidentRecordArn: &e.IncidentARN}, nil
 	})
@@ -296,11 +294,8 @@ func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimel
 // customEvent loads an event a caller may change.
 func (s *Service) customEvent(ctx context.Context, account, incidentARN, eventID string) (*domain.TimelineEvent, error) {
 	e, err := s.store.GetTimelineEvent(ctx, account, incidentARN, eventID)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil, timelineEventNotFound(eventID)
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, timelineEventNotFound, eventID)
 	}
 	if e.Automatic {
 		return nil, domain.Invalid("The timeline event %s (%s) was written by Incident Manager and cannot be changed; only events of type %q and %q can.", eventID, e.EventType, eventTypeCustom, eventTypeNote)
@@ -342,9 +337,11 @@ func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimel
 			}
 		}
 		e.EventUpdatedTime = s.clock().Truncate(time.Millisecond)
-		// Read in this transaction, the event is there to update.
+		// The event (or its incident) may have been deleted since it was
+		// read, where the read and the write are not serialised by one
+		// writer: that is a 404 too.
 		if err := s.store.UpdateTimelineEvent(ctx, e); err != nil {
-			return nil, err
+			return nil, notFoundAs(err, timelineEventNotFound, e.EventID)
 		}
 		return &model.UpdateTimelineEventOutput{}, nil
 	})
