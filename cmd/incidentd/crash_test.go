@@ -85,9 +85,9 @@ func TestKill9DuringConcurrentUpdateIncidentRecord(t *testing.T) {
 		wantAcked    = 400
 		initialTitle = "Initial title"
 	)
-	data := t.TempDir()
+	data := dataDir(t)
 	addr := freeAddr(t)
-	p := startServer(t, data, addr, rootEnv()...)
+	p := startServerArgs(t, data, addr, unlimited, rootEnv()...)
 	ctx := context.Background()
 	c := client(p.endpoint, testKey, testSecret)
 	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
@@ -180,7 +180,7 @@ func TestKill9DuringConcurrentUpdateIncidentRecord(t *testing.T) {
 	}
 	t.Logf("%d updates acknowledged, %d in flight when the server was killed", acked.Load(), inFlight)
 
-	p2 := startServer(t, data, addr, rootEnv()...)
+	p2 := startServerArgs(t, data, addr, unlimited, rootEnv()...)
 	c2 := client(p2.endpoint, testKey, testSecret)
 	committedInFlight := 0
 	for _, pair := range slots {

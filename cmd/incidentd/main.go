@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/incidentd/incidentd/internal/app"
+	"github.com/incidentd/incidentd/internal/restjson"
 	"github.com/incidentd/incidentd/internal/service"
 )
 
@@ -98,7 +99,16 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 	fs.DurationVar(&cfg.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
 	fs.DurationVar(&cfg.Service.FindingLookback, "finding-lookback", service.DefaultFindingLookback, "how long before an incident's creation a change counts as a finding of it")
 	fs.IntVar(&cfg.Service.ResourcePoliciesPerPlan, "resource-policies-per-plan", service.DefaultResourcePoliciesPerPlan, "how many resource policies one response plan may have")
+	fs.Float64Var(&cfg.Limits.ReadRate, "rate-reads", app.DefaultReadRate, "reads (Get*, List*) per second per account; 0 turns the limit off")
+	fs.Float64Var(&cfg.Limits.WriteRate, "rate-writes", app.DefaultWriteRate, "writes (every other operation) per second per account; 0 turns the limit off")
+	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", app.DefaultMaxInFlight, "requests served at once; beyond it requests are throttled at once")
+	fs.IntVar(&cfg.Server.MaxConnections, "max-connections", restjson.DefaultMaxConnections, "connections open at once; further ones wait to be accepted")
+	fs.DurationVar(&cfg.Server.ReadHeaderTimeout, "read-header-timeout", restjson.DefaultReadHeaderTimeout, "time a client has to send a request's headers")
+	fs.DurationVar(&cfg.Server.ReadTimeout, "read-timeout", restjson.DefaultReadTimeout, "time a client has to send a whole request")
+	fs.DurationVar(&cfg.Server.WriteTimeout, "write-timeout", restjson.DefaultWriteTimeout, "time from a request's headers to the end of its answer")
+	fs.DurationVar(&cfg.Server.IdleTimeout, "idle-timeout", restjson.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	strictPermissions := fs.Bool("strict-permissions", true, "refuse to start when the data directory or a credentials file is accessible by group or others (false: only warn)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -108,8 +118,29 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return cfg, err
 	}
+	cfg.AllowInsecurePermissions = !*strictPermissions
 	if cfg.Service.FindingLookback <= 0 {
 		return cfg, fmt.Errorf("--finding-lookback must be positive, not %v", cfg.Service.FindingLookback)
+	}
+	if cfg.Limits.ReadRate < 0 || cfg.Limits.WriteRate < 0 {
+		return cfg, fmt.Errorf("--rate-reads and --rate-writes must be 0 (no limit) or more")
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"--max-in-flight", cfg.Limits.MaxInFlight}, {"--max-connections", cfg.Server.MaxConnections}} {
+		if f.v < 1 {
+			return cfg, fmt.Errorf("%s must be at least 1, not %d", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"--read-header-timeout", cfg.Server.ReadHeaderTimeout}, {"--read-timeout", cfg.Server.ReadTimeout},
+		{"--write-timeout", cfg.Server.WriteTimeout}, {"--idle-timeout", cfg.Server.IdleTimeout}} {
+		if f.v <= 0 {
+			return cfg, fmt.Errorf("%s must be positive, not %v", f.name, f.v)
+		}
 	}
 	if cfg.Service.ResourcePoliciesPerPlan < 1 {
 		return cfg, fmt.Errorf("--resource-policies-per-plan must be at least 1, not %d", cfg.Service.ResourcePoliciesPerPlan)

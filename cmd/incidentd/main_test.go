@@ -67,16 +67,26 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// startServerB runs the server for a benchmark on data with the root credentials.
+// startServerB runs the server for a benchmark on data with the root
+// credentials, without request rate limits.
 func startServerB(b *testing.B, data string) *proc {
-	return startServer(b, data, freeAddr(b), rootEnv()...)
+	return startServerArgs(b, data, freeAddr(b), unlimited, rootEnv()...)
 }
+
+// unlimited are the flags that turn the request rate limits off.
+var unlimited = []string{"--rate-reads", "0", "--rate-writes", "0"}
 
 // startServer runs `incidentd serve` on data with env and waits for /healthz.
 func startServer(t testing.TB, data, addr string, env ...string) *proc {
 	t.Helper()
+	return startServerArgs(t, data, addr, nil, env...)
+}
+
+// startServerArgs is startServer with further flags of incidentd serve.
+func startServerArgs(t testing.TB, data, addr string, args []string, env ...string) *proc {
+	t.Helper()
 	p := &proc{addr: addr, endpoint: "http://" + addr, stderr: &testserver.SyncBuffer{}}
-	p.cmd = exec.Command(binary, "serve", "--addr", addr, "--data", data, "--log-level", "warn")
+	p.cmd = exec.Command(binary, append([]string{"serve", "--addr", addr, "--data", data, "--log-level", "warn"}, args...)...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -103,6 +113,13 @@ func startServer(t testing.TB, data, addr string, env ...string) *proc {
 	return nil
 }
 
+// dataDir returns a data directory for a test that incidentd creates
+// itself, private as it wants it (t.TempDir's directories follow the umask).
+func dataDir(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(t.TempDir(), "data")
+}
+
 func rootEnv() []string {
 	return []string{"INCIDENTD_ACCESS_KEY_ID=" + testKey, "INCIDENTD_SECRET_ACCESS_KEY=" + testSecret, "INCIDENTD_ACCOUNT_ID=" + testAccount}
 }
@@ -126,7 +143,7 @@ func TestVersionAndUsage(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	out, err := exec.Command(binary, "migrate", "--data", data).CombinedOutput()
 	if err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
@@ -141,7 +158,7 @@ func TestMigrate(t *testing.T) {
 }
 
 func TestGeneratedCredentials(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	env := []string{"INCIDENTD_ACCESS_KEY_ID=", "INCIDENTD_SECRET_ACCESS_KEY=", "INCIDENTD_ACCOUNT_ID="}
 	p := startServer(t, data, freeAddr(t), env...)
 	var key, secret string
@@ -183,7 +200,7 @@ func TestGeneratedCredentials(t *testing.T) {
 }
 
 func TestGracefulShutdownKeepsData(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	p := startServer(t, data, freeAddr(t), rootEnv()...)
 	c := client(p.endpoint, testKey, testSecret)
 	ctx := context.Background()
@@ -214,9 +231,9 @@ func TestGracefulShutdownKeepsData(t *testing.T) {
 // with SIGKILL in the middle, restarts it on the same data and checks that
 // every write that was answered 2xx is there.
 func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
-	data := t.TempDir()
+	data := dataDir(t)
 	addr := freeAddr(t)
-	p := startServer(t, data, addr, rootEnv()...)
+	p := startServerArgs(t, data, addr, unlimited, rootEnv()...)
 	ctx := context.Background()
 	c := client(p.endpoint, testKey, testSecret)
 	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
@@ -267,7 +284,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	p2 := startServer(t, data, addr, rootEnv()...)
+	p2 := startServerArgs(t, data, addr, unlimited, rootEnv()...)
 	c2 := client(p2.endpoint, testKey, testSecret)
 	stored := map[string]bool{}
 	pg := ssmincidents.NewListResponsePlansPaginator(c2, &ssmincidents.ListResponsePlansInput{MaxResults: aws.Int32(100)})
@@ -318,10 +335,8 @@ func runReadmeBlock(t *testing.T, heading, endpoint string) ([]byte, error) {
 // TestCurlReadmeFinding records the README's deployment with curl and finds
 // it among the findings of an incident that started just after it.
 func TestCurlReadmeFinding(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed")
-	}
-	p := startServer(t, t.TempDir(), freeAddr(t), rootEnv()...)
+	testserver.RequireTool(t, "curl", "apt-get install -y curl (Debian, Ubuntu) or see https://curl.se/download.html")
+	p := startServer(t, dataDir(t), freeAddr(t), rootEnv()...)
 	c := client(p.endpoint, testKey, testSecret)
 	ctx := context.Background()
 	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
@@ -359,10 +374,8 @@ func TestCurlReadmeFinding(t *testing.T) {
 
 // TestAWSCLIReadmeExample runs the README's worked example with the aws CLI.
 func TestAWSCLIReadmeExample(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed")
-	}
-	p := startServer(t, t.TempDir(), freeAddr(t), rootEnv()...)
+	testserver.RequireTool(t, "aws", "pip install awscli, or see https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html")
+	p := startServer(t, dataDir(t), freeAddr(t), rootEnv()...)
 	out, err := runReadmeBlock(t, "## Worked example", p.endpoint)
 	if err != nil {
 		t.Fatalf("README example failed: %v\n%s", err, out)

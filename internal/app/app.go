@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -37,12 +38,30 @@ type Config struct {
 	// CredentialsFile lists further keys, one per line:
 	// ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID [PRINCIPAL_ARN]
 	CredentialsFile string
+	// AllowInsecurePermissions starts the server, with a warning, when the
+	// data directory or a credentials file is accessible by group or others
+	// (--strict-permissions=false); by default such a start is refused.
+	AllowInsecurePermissions bool
+
+	// Limits are the per-account request rates and the bound of requests in
+	// flight. Zero fields impose no limit: the flags of incidentd serve
+	// give the defaults (DefaultReadRate, DefaultWriteRate, DefaultMaxInFlight).
+	Limits restjson.Limits
+	// Server bounds each connection; zero fields take restjson's defaults.
+	Server restjson.ServerLimits
 
 	Service  service.Config
 	LogLevel slog.Level
 	// Now replaces the clock in tests; nil means time.Now.
 	Now func() time.Time
 }
+
+// Defaults of the request limits of incidentd serve (see Config.Limits).
+const (
+	DefaultReadRate    = 100 // requests per second per account
+	DefaultWriteRate   = 50  // requests per second per account
+	DefaultMaxInFlight = 256
+)
 
 // DefaultAddr is where the server listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:4747"
@@ -75,10 +94,15 @@ type Main struct {
 // purgeInterval is how often forgotten clientTokens are deleted.
 const purgeInterval = time.Hour
 
-// OpenStore opens the configured storage engine and applies migrations.
+// OpenStore opens the configured storage engine and applies migrations. It
+// first refuses, unless cfg.AllowInsecurePermissions, a data directory or
+// credentials file that group or others can access (Open warns of them).
 func OpenStore(ctx context.Context, cfg Config) (domain.Store, error) {
 	if cfg.DatabaseURL != "" {
 		return nil, errors.New("PostgreSQL storage is not available in this version of incidentd: omit --database-url to use the embedded database")
+	}
+	if err := checkPermissions(cfg, nil); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
@@ -120,12 +144,10 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return err
 	}
+	h := restjson.New(svc, keys, m.Log, m.Config.Now)
+	h.SetLimits(m.Config.Limits)
+	m.server, ln = restjson.NewServer(h, ln, m.Config.Server)
 	m.listener = ln
-	m.server = &http.Server{
-		Handler:           restjson.New(svc, keys, m.Log, m.Config.Now),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(ln) }()
 	m.stop = make(chan struct{})
@@ -141,17 +163,30 @@ func (m *Main) purge(svc *service.Service) {
 	t := time.NewTicker(purgeInterval)
 	defer t.Stop()
 	for {
-		if n, err := svc.PurgeIdempotencyRecords(context.Background()); err != nil {
-			m.Log.Warn("purging expired client tokens", "err", err)
-		} else if n > 0 {
-			m.Log.Info("purged expired client tokens", "count", n)
-		}
+		recovered(m.Log, "purging expired client tokens", func() {
+			if n, err := svc.PurgeIdempotencyRecords(context.Background()); err != nil {
+				m.Log.Warn("purging expired client tokens", "err", err)
+			} else if n > 0 {
+				m.Log.Info("purged expired client tokens", "count", n)
+			}
+		})
 		select {
 		case <-m.stop:
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// recovered runs one round of background work; a panic in it is logged at
+// ERROR with its stack, and the work's next round runs as planned.
+func recovered(log *slog.Logger, what string, fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error("background work panicked", "work", what, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
 }
 
 // Addr is the address the server listens on.

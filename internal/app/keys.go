@@ -27,12 +27,30 @@ type storedCredentials struct {
 
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 
+// accessKeyIDRE is the form of an access key id: AWS's own are 20 capital
+// letters and digits and may be up to 128; shorter ones, down to 8, are
+// accepted for test and example keys such as AKIDEXAMPLE.
+var accessKeyIDRE = regexp.MustCompile(`^[A-Z0-9]{8,128}$`)
+
+// checkAccessKeyID says what is wrong with an access key id, if anything.
+func checkAccessKeyID(id string) error {
+	if !accessKeyIDRE.MatchString(id) {
+		return fmt.Errorf("access key id %q is not 8 to 128 capital letters and digits", id)
+	}
+	return nil
+}
+
 // RootPrincipal is the principal ARN of an account's root key.
 func RootPrincipal(account string) string { return "arn:aws:iam::" + account + ":root" }
 
 // loadKeys returns the root key (from the config, or generated once into the
-// data directory) and the keys of the credentials file.
+// data directory) and the keys of the credentials file. First it checks the
+// permissions of the data directory and the credentials files (see
+// checkPermissions), writing warnings to out.
 func loadKeys(cfg Config, out io.Writer) (map[string]restjson.Key, error) {
+	if err := checkPermissions(cfg, out); err != nil {
+		return nil, err
+	}
 	root := storedCredentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, AccountID: cfg.AccountID}
 	switch {
 	case root == storedCredentials{}:
@@ -46,6 +64,9 @@ func loadKeys(cfg Config, out io.Writer) (map[string]restjson.Key, error) {
 	if !accountRE.MatchString(root.AccountID) {
 		return nil, fmt.Errorf("account id %q is not 12 digits", root.AccountID)
 	}
+	if err := checkAccessKeyID(root.AccessKeyID); err != nil {
+		return nil, err
+	}
 	keys := map[string]restjson.Key{root.AccessKeyID: {
 		SecretAccessKey: root.SecretAccessKey, Account: root.AccountID, Principal: RootPrincipal(root.AccountID),
 	}}
@@ -57,6 +78,9 @@ func loadKeys(cfg Config, out io.Writer) (map[string]restjson.Key, error) {
 	return keys, nil
 }
 
+// generatedCredentials returns the root credentials kept in the data
+// directory, generating and keeping them (see writeFileAtomic) on the first
+// start.
 func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, error) {
 	path := filepath.Join(cfg.DataDir, CredentialsFileName)
 	var c storedCredentials
@@ -64,6 +88,9 @@ func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, error) 
 	if err == nil {
 		if err := json.Unmarshal(b, &c); err != nil {
 			return c, fmt.Errorf("%s: %w", path, err)
+		}
+		if c.AccessKeyID == "" || c.SecretAccessKey == "" || c.AccountID == "" {
+			return c, fmt.Errorf("%s: want all of accessKeyId, secretAccessKey and accountId", path)
 		}
 		fmt.Fprintf(out, "incidentd: using the credentials in %s\n", path)
 		return c, nil
@@ -80,7 +107,7 @@ func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, error) 
 		return c, err
 	}
 	b, _ = json.MarshalIndent(c, "", "  ")
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
 		return c, err
 	}
 	addr := cfg.Addr
@@ -119,11 +146,20 @@ func readCredentialsFile(path string, keys map[string]restjson.Key) error {
 		if len(fields) == 0 {
 			continue
 		}
-		if len(fields) < 3 || len(fields) > 4 || !accountRE.MatchString(fields[2]) {
-			return fmt.Errorf("%s:%d: want ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID [PRINCIPAL_ARN]", path, n)
+		if len(fields) < 3 || len(fields) > 4 {
+			return fmt.Errorf("%s:%d: want ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID [PRINCIPAL_ARN], not %d fields", path, n, len(fields))
+		}
+		if err := checkAccessKeyID(fields[0]); err != nil {
+			return fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		if !accountRE.MatchString(fields[2]) {
+			return fmt.Errorf("%s:%d: account id %q is not 12 digits", path, n, fields[2])
 		}
 		k := restjson.Key{SecretAccessKey: fields[1], Account: fields[2], Principal: RootPrincipal(fields[2])}
 		if len(fields) == 4 {
+			if err := checkPrincipal(fields[3], fields[2]); err != nil {
+				return fmt.Errorf("%s:%d: %w", path, n, err)
+			}
 			k.Principal = fields[3]
 		}
 		if _, dup := keys[fields[0]]; dup {
@@ -132,4 +168,53 @@ func readCredentialsFile(path string, keys map[string]restjson.Key) error {
 		keys[fields[0]] = k
 	}
 	return sc.Err()
+}
+
+// iamNameRE is the form of a segment of an IAM path or name.
+var iamNameRE = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]+$`)
+
+// maxIAMName is the length limit of IAM user and role names.
+const maxIAMName = 64
+
+// checkPrincipal says what is wrong, if anything, with principal as the
+// identity of a key of account. A principal is the account's root,
+// arn:aws:iam::ACCOUNT:root, or one of its users or roles,
+// arn:aws:iam::ACCOUNT:user/NAME or arn:aws:iam::ACCOUNT:role/NAME, whose
+// name may follow a path (role/ops/oncall).
+func checkPrincipal(principal, account string) error {
+	parts := strings.SplitN(principal, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return fmt.Errorf("principal %q is not an ARN: want arn:aws:iam::%s:root, arn:aws:iam::%s:user/NAME or arn:aws:iam::%s:role/NAME", principal, account, account, account)
+	}
+	partition, service, region, arnAccount, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
+	switch {
+	case partition != "aws":
+		return fmt.Errorf("principal %q is in partition %q: incidentd knows only the aws partition", principal, partition)
+	case service != "iam":
+		return fmt.Errorf("principal %q is of service %q, not iam", principal, service)
+	case region != "":
+		return fmt.Errorf("principal %q names region %q: IAM ARNs name none", principal, region)
+	case arnAccount != account:
+		return fmt.Errorf("principal %q is in account %q, not in the line's account %s", principal, arnAccount, account)
+	}
+	kind, name, named := strings.Cut(resource, "/")
+	if kind == "root" && !named {
+		return nil
+	}
+	if kind != "user" && kind != "role" || !named {
+		return fmt.Errorf("principal %q names %q: want root, user/NAME or role/NAME", principal, resource)
+	}
+	segments := strings.Split(name, "/")
+	for _, seg := range segments {
+		if seg == "" {
+			return fmt.Errorf("principal %q has an empty path segment or name", principal)
+		}
+		if !iamNameRE.MatchString(seg) {
+			return fmt.Errorf("principal %q: %q may hold only letters, digits and + = , . @ _ - (and / between path segments)", principal, seg)
+		}
+	}
+	if last := segments[len(segments)-1]; len(last) > maxIAMName {
+		return fmt.Errorf("principal %q: %s name %s is longer than %d characters", principal, kind, last, maxIAMName)
+	}
+	return nil
 }

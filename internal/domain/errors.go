@@ -80,6 +80,9 @@ func (e *QuotaExceededError) Error() string { return e.Message }
 type ThrottlingError struct {
 	Message   string
 	QuotaCode string
+	// RetryAfter, when positive, is how long the caller should wait before
+	// it retries.
+	RetryAfter time.Duration
 }
 
 func (e *ThrottlingError) Error() string { return e.Message }

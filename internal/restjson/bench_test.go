@@ -36,6 +36,17 @@ func (d *discardWriter) WriteHeader(int)             {}
 // JSON decoding, validation against the model, and writing the 204. The
 // operation itself is a no-op here.
 func BenchmarkTransportUpdateIncidentRecord(b *testing.B) {
+	benchmarkTransport(b, Limits{})
+}
+
+// BenchmarkTransportUpdateIncidentRecordThrottled is the same request
+// through the account's write bucket and the bound of requests in flight,
+// with limits it never reaches: what throttling adds.
+func BenchmarkTransportUpdateIncidentRecordThrottled(b *testing.B) {
+	benchmarkTransport(b, Limits{ReadRate: 1e9, WriteRate: 1e9, MaxInFlight: 256})
+}
+
+func benchmarkTransport(b *testing.B, limits Limits) {
 	var called int
 	ops := map[string]opFunc{}
 	for _, op := range model.Operations {
@@ -46,6 +57,7 @@ func BenchmarkTransportUpdateIncidentRecord(b *testing.B) {
 	}
 	keys := map[string]Key{"AKIDBENCH": {SecretAccessKey: "bench-secret", Account: "111122223333", Principal: "arn:aws:iam::111122223333:root"}}
 	h := newHandler(ops, keys, slog.New(slog.DiscardHandler), nil)
+	h.SetLimits(limits)
 
 	req, _ := http.NewRequest("POST", "http://127.0.0.1:4747/updateIncidentRecord", bytes.NewReader(updateIncidentRecordBody))
 	req.Header.Set("Content-Type", "application/json")

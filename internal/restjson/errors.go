@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
@@ -28,6 +30,10 @@ var errorStatus = map[string]int{
 	"ConflictException":                   http.StatusConflict,
 	"ServiceQuotaExceededException":       http.StatusPaymentRequired,
 	"RequestEntityTooLargeException":      http.StatusRequestEntityTooLarge,
+	"RequestHeaderSectionTooLarge":        http.StatusRequestHeaderFieldsTooLarge,
+	"RequestTimeoutException":             http.StatusRequestTimeout,
+	"BadRequestException":                 http.StatusBadRequest,
+	"NotImplementedException":             http.StatusNotImplemented,
 	"ThrottlingException":                 http.StatusTooManyRequests,
 	"InternalServerException":             http.StatusInternalServerError,
 }
@@ -46,6 +52,7 @@ type wireError struct {
 	QuotaCode          string           `json:"quotaCode,omitempty"`
 	ServiceCode        string           `json:"serviceCode,omitempty"`
 	internal           error            // logged, never sent
+	retryAfter         time.Duration    // sent as x-amz-retry-after and Retry-After
 }
 
 // protocolError is an error of the transport itself.
@@ -93,6 +100,7 @@ func toWire(err error) *wireError {
 	case errors.As(err, &th):
 		body.code, body.Message = "ThrottlingException", th.Message
 		body.QuotaCode, body.ServiceCode = th.QuotaCode, serviceCode
+		body.retryAfter = th.RetryAfter
 	case errors.As(err, &ad):
 		body.code, body.Message = "AccessDeniedException", ad.Message
 	default:
@@ -101,21 +109,31 @@ func toWire(err error) *wireError {
 	return body
 }
 
-// writeError writes err as an AWS error answer and returns its status.
-func writeError(w http.ResponseWriter, log *slog.Logger, requestID string, err error) int {
+// writeError writes err as an AWS error answer to r and returns its status.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, requestID string, err error) int {
 	body := toWire(err)
-	status, ok := errorStatus[body.code]
-	if !ok {
-		panic(fmt.Sprintf("restjson: error code %s has no status", body.code))
-	}
+	status := body.status()
 	if body.internal != nil {
 		log.Error("internal error", "request_id", requestID, "err", body.internal)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
 	h.Set("x-amzn-ErrorType", body.code)
-	w.WriteHeader(status)
+	if body.retryAfter > 0 {
+		// The AWS SDKs read milliseconds from x-amz-retry-after; other
+		// HTTP clients read whole seconds from Retry-After.
+		h.Set("x-amz-retry-after", strconv.FormatInt(body.retryAfter.Milliseconds(), 10))
+		h.Set("Retry-After", strconv.FormatInt(int64((body.retryAfter+time.Second-1)/time.Second), 10))
+	}
 	b, _ := json.Marshal(body)
-	w.Write(b)
+	writeBody(w, r, status, b, log, requestID)
+	return status
+}
+
+// status is the HTTP status of the error's code.
+func (e *wireError) status() int {
+	status, ok := errorStatus[e.code]
+	if !ok {
+		panic(fmt.Sprintf("restjson: error code %s has no status", e.code))
+	}
 	return status
 }

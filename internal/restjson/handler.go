@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +55,7 @@ type Handler struct {
 	log      *slog.Logger
 	ops      map[string]opFunc
 	bodies   sync.Pool
+	throttle *throttle
 }
 
 // New returns the handler for svc, accepting requests signed by keys.
@@ -64,7 +67,7 @@ func New(svc *service.Service, keys map[string]Key, log *slog.Logger, now func()
 }
 
 func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
-	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: ops}
+	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: ops, throttle: newThrottle(Limits{})}
 	h.bodies.New = func() any { return new(bytes.Buffer) }
 	h.verifier = &sigv4.Verifier{
 		Service: SigningName,
@@ -89,6 +92,10 @@ func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, no
 	return h
 }
 
+// SetLimits sets the rates and the bound of requests in flight; call it
+// before the handler serves.
+func (h *Handler) SetLimits(l Limits) { h.throttle = newThrottle(l) }
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
@@ -98,31 +105,58 @@ func (h *Handler) operation(op model.Operation, run opFunc) http.Handler {
 		start := time.Now()
 		requestID := uuid.NewString()
 		w.Header().Set("x-amzn-RequestId", requestID)
-		principal, status, err := h.serve(w, r, op, run, requestID)
+		var (
+			principal string
+			status    int
+		)
+		defer func() {
+			// A panic is answered like any internal error, logged once
+			// with its stack; the server goes on serving.
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				status = writeError(w, r, h.log, requestID, &panicError{value: v, stack: debug.Stack()})
+			}
+			h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("op", op.Name), slog.Int("status", status),
+				slog.Duration("latency", time.Since(start)), slog.String("request_id", requestID),
+				slog.String("principal", principal))
+		}()
+		var err error
+		principal, status, err = h.serve(w, r, op, run, requestID)
 		if err != nil {
-			status = writeError(w, h.log, requestID, err)
+			status = writeError(w, r, h.log, requestID, err)
 		}
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("op", op.Name), slog.Int("status", status),
-			slog.Duration("latency", time.Since(start)), slog.String("request_id", requestID),
-			slog.String("principal", principal))
 	})
 }
+
+// panicError is a recovered panic with the stack of the goroutine that
+// panicked.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.value, e.stack) }
 
 // serve runs one request and writes its success answer; it returns the error
 // to write otherwise.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operation, run opFunc, requestID string) (principal string, status int, err error) {
 	buf := h.bodies.Get().(*bytes.Buffer)
 	buf.Reset()
-	defer h.bodies.Put(buf)
+	defer h.putBody(buf)
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return "", 0, &protocolError{"RequestEntityTooLargeException", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)}
-		}
-		return "", 0, &protocolError{"SerializationException", "The request body could not be read: " + err.Error()}
+		return "", 0, bodyReadError(err)
 	}
 	body := buf.Bytes()
+
+	// Past the bound of requests in flight, answer at once: work queued
+	// without limit only makes every answer late.
+	if err := h.throttle.enter(); err != nil {
+		return "", 0, err
+	}
+	defer h.throttle.leave()
 
 	cred, err := h.verifier.Verify(r, body)
 	if err != nil {
@@ -130,6 +164,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 	}
 	key := h.keys[cred.AccessKeyID]
 	principal = key.Principal
+	if err := h.throttle.allow(key.Account, op.Name); err != nil {
+		return principal, 0, err
+	}
 	if run == nil {
 		return principal, 0, &protocolError{"UnknownOperationException", "No operation of ssm-incidents matches " + r.Method + " " + r.URL.Path + "."}
 	}
@@ -154,14 +191,38 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 	if err != nil {
 		return principal, 0, err
 	}
-	return principal, op.Status, writeOutput(w, op, out, h.log, requestID)
+	return principal, op.Status, writeOutput(w, r, op, out, h.log, requestID)
+}
+
+// maxPooledBody bounds the body buffers kept for reuse, so that a few large
+// requests do not pin their memory.
+const maxPooledBody = 64 << 10
+
+func (h *Handler) putBody(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBody {
+		h.bodies.Put(buf)
+	}
+}
+
+// bodyReadError words a failure to read the request body.
+func bodyReadError(err error) error {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &protocolError{"RequestEntityTooLargeException", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &protocolError{"RequestTimeoutException", "The request was not read within the time allowed; send it again."}
+	}
+	return &protocolError{"SerializationException", "The request body could not be read: " + err.Error()}
 }
 
 // writeOutput writes the success answer. Once the status line is out, a
 // failed write (the client went away) is only logged: no second answer
 // can follow.
-func writeOutput(w http.ResponseWriter, op model.Operation, out any, log *slog.Logger, requestID string) error {
+func writeOutput(w http.ResponseWriter, r *http.Request, op model.Operation, out any, log *slog.Logger, requestID string) error {
 	if op.Status == http.StatusNoContent {
+		// A 204 has no body and, as RFC 9110 requires (and net/http
+		// enforces), no Content-Length.
 		w.WriteHeader(op.Status)
 		return nil
 	}
@@ -172,11 +233,7 @@ func writeOutput(w http.ResponseWriter, op model.Operation, out any, log *slog.L
 			return err
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(op.Status)
-	if _, err := w.Write(b); err != nil {
-		log.Debug("writing the answer", "request_id", requestID, "err", err)
-	}
+	writeBody(w, r, op.Status, b, log, requestID)
 	return nil
 }
 

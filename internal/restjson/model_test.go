@@ -47,35 +47,36 @@ const sampleARN = "arn:aws:ssm-incidents::111122223333:response-plan/x"
 // The official model.
 
 var botocore struct {
-	once sync.Once
-	path string
-	skip string
+	once    sync.Once
+	path    string
+	missing string // why the model cannot be read, and how to install it
 }
 
 // botocoreModelPath returns the path of the ssm-incidents model inside the
-// installed botocore, or skips the test when python3 or botocore is absent.
+// installed botocore; when python3 or botocore is absent, the test skips, or
+// fails where CI is set (testserver.MissingTool).
 func botocoreModelPath(t testing.TB) string {
 	t.Helper()
 	botocore.once.Do(func() {
 		py, err := exec.LookPath("python3")
 		if err != nil {
-			botocore.skip = "python3 is not installed; the official ssm-incidents model is read from botocore (pip install botocore)"
+			botocore.missing = "python3 is not installed; the official ssm-incidents model is read from botocore (pip install botocore)"
 			return
 		}
 		out, err := exec.Command(py, "-c", "import botocore,os;print(os.path.dirname(botocore.__file__))").Output()
 		if err != nil {
-			botocore.skip = fmt.Sprintf("python3 cannot import botocore (%v); the official ssm-incidents model is read from botocore (pip install botocore)", err)
+			botocore.missing = fmt.Sprintf("python3 cannot import botocore (%v); the official ssm-incidents model is read from botocore (pip install botocore)", err)
 			return
 		}
 		p := filepath.Join(strings.TrimSpace(string(out)), "data", "ssm-incidents", "2018-05-10", "service-2.json.gz")
 		if _, err := os.Stat(p); err != nil {
-			botocore.skip = fmt.Sprintf("the installed botocore has no ssm-incidents 2018-05-10 model: %v", err)
+			botocore.missing = fmt.Sprintf("the installed botocore has no ssm-incidents 2018-05-10 model (pip install --upgrade botocore): %v", err)
 			return
 		}
 		botocore.path = p
 	})
-	if botocore.skip != "" {
-		t.Skip(botocore.skip)
+	if botocore.missing != "" {
+		testserver.MissingTool(t, botocore.missing)
 	}
 	return botocore.path
 }

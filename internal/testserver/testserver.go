@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -180,4 +181,28 @@ func (s *Server) Send(req *http.Request) Response {
 		s.t.Fatal(err)
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b, ErrorType: resp.Header.Get("x-amzn-ErrorType")}
+}
+
+// MissingTool stops a test that cannot run because a tool it needs is not
+// installed; reason names the tool and how to install it. Where the
+// environment variable CI is set (to anything but the empty string), the
+// test fails, so that a CI run cannot pass without it; elsewhere it is
+// skipped.
+func MissingTool(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s (CI is set, so a missing tool fails the test instead of skipping it)", reason)
+	}
+	t.Skip(reason)
+}
+
+// RequireTool returns the path of the executable name, or stops the test
+// with MissingTool when it is not on PATH; hint says how to install it.
+func RequireTool(t testing.TB, name, hint string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		MissingTool(t, name+" is not installed: "+hint)
+	}
+	return path
 }

@@ -1,0 +1,83 @@
+package restjson
+
+import (
+	"bytes"
+	"compress/gzip"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// minGzipBytes is the size from which a JSON answer is gzip-compressed for a
+// client that accepts it; smaller answers gain too little to be worth it.
+const minGzipBytes = 1 << 10
+
+// gzipLevel trades a little size for speed: JSON pages still shrink to a
+// fraction of their size.
+const gzipLevel = gzip.BestSpeed
+
+var (
+	gzipWriters = sync.Pool{New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzipLevel)
+		return w
+	}}
+	gzipBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
+
+// writeBody writes a JSON answer with its status, always with
+// Content-Length, gzip-compressed when it is large enough and the request
+// accepts gzip. Once the status line is out, a failed write (the client went
+// away) is only logged: no second answer can follow.
+func writeBody(w http.ResponseWriter, r *http.Request, status int, b []byte, log *slog.Logger, requestID string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if len(b) >= minGzipBytes && acceptsGzip(r) {
+		buf := gzipBuffers.Get().(*bytes.Buffer)
+		buf.Reset()
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(buf)
+		zw.Write(b)
+		zw.Close()
+		gzipWriters.Put(zw)
+		defer func() {
+			if buf.Cap() <= maxPooledBody {
+				gzipBuffers.Put(buf)
+			}
+		}()
+		b = buf.Bytes()
+		h.Set("Content-Encoding", "gzip")
+		h.Add("Vary", "Accept-Encoding")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	if _, err := w.Write(b); err != nil {
+		log.Debug("writing the answer", "request_id", requestID, "err", err)
+	}
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip: it
+// names gzip (or *) without q=0.
+func acceptsGzip(r *http.Request) bool {
+	if r == nil {
+		return false
+	}
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			coding = strings.TrimSpace(coding)
+			if !strings.EqualFold(coding, "gzip") && coding != "*" {
+				continue
+			}
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			if q, ok := strings.CutPrefix(strings.ToLower(q), "q="); ok {
+				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,200 @@
+package restjson_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incidentd/incidentd/internal/app"
+	"github.com/incidentd/incidentd/internal/restjson"
+	"github.com/incidentd/incidentd/internal/testserver"
+)
+
+// rawExchange writes request on a new connection and reads one answer.
+func rawExchange(t *testing.T, addr, request string) (*http.Response, []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	// The server may answer and close before it read all of a large
+	// request; the answer is what counts.
+	go io.WriteString(c, request)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the answer's body: %v", err)
+	}
+	return resp, b
+}
+
+// wantAWSError checks an answer in the AWS error model.
+func wantAWSError(t *testing.T, resp *http.Response, body []byte, status int, code string) string {
+	t.Helper()
+	if resp.StatusCode != status || resp.Header.Get("x-amzn-ErrorType") != code {
+		t.Fatalf("answer %d %q %s, want %d %s", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), body, status, code)
+	}
+	if resp.Header.Get("x-amzn-RequestId") == "" || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("answer lacks x-amzn-RequestId or a JSON Content-Type: %v", resp.Header)
+	}
+	var e struct {
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Message == "" {
+		t.Fatalf("body %q is not {\"message\": …}", body)
+	}
+	return e.Message
+}
+
+// TestRequestsNetHTTPRefusesGetAWSErrors sends requests that net/http
+// refuses before any handler runs: each is answered in the AWS error model.
+func TestRequestsNetHTTPRefusesGetAWSErrors(t *testing.T) {
+	srv := testserver.Start(t)
+	addr := srv.Main.Addr()
+	t.Run("header section too large", func(t *testing.T) {
+		req := "POST /listResponsePlans HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 100<<10) + "\r\n\r\n"
+		resp, body := rawExchange(t, addr, req)
+		msg := wantAWSError(t, resp, body, http.StatusRequestHeaderFieldsTooLarge, "RequestHeaderSectionTooLarge")
+		if !strings.Contains(msg, "65536 bytes") {
+			t.Fatalf("message %q does not give the limit", msg)
+		}
+	})
+	t.Run("header section just under the limit", func(t *testing.T) {
+		req := "POST /listResponsePlans HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-Big: " + strings.Repeat("a", 60<<10) + "\r\n\r\n{}"
+		resp, body := rawExchange(t, addr, req)
+		// It reaches the handler, which wants a signature.
+		wantAWSError(t, resp, body, http.StatusForbidden, "MissingAuthenticationTokenException")
+	})
+	t.Run("malformed request line", func(t *testing.T) {
+		resp, body := rawExchange(t, addr, "NOT A REQUEST\r\n\r\n")
+		wantAWSError(t, resp, body, http.StatusBadRequest, "BadRequestException")
+	})
+	t.Run("missing Host", func(t *testing.T) {
+		resp, body := rawExchange(t, addr, "POST /listResponsePlans HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+		msg := wantAWSError(t, resp, body, http.StatusBadRequest, "BadRequestException")
+		if !strings.Contains(msg, "Host") {
+			t.Fatalf("message %q does not say what is wrong", msg)
+		}
+	})
+	t.Run("unsupported transfer encoding", func(t *testing.T) {
+		resp, body := rawExchange(t, addr, "POST /listResponsePlans HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: zstd\r\n\r\n")
+		wantAWSError(t, resp, body, http.StatusNotImplemented, "NotImplementedException")
+	})
+}
+
+// TestSlowClientsAreCut sends headers, then a body, a byte at a time: the
+// server closes the connection once the read timeouts pass instead of
+// waiting on it, and answers a body that comes too slowly with 408.
+func TestSlowClientsAreCut(t *testing.T) {
+	srv := testserver.Start(t, func(c *app.Config) {
+		c.Server = restjson.ServerLimits{ReadHeaderTimeout: 500 * time.Millisecond, ReadTimeout: time.Second}
+	})
+	addr := srv.Main.Addr()
+
+	// trickle sends s a byte every interval until the server closes the
+	// connection, and returns what the server answered and how long it
+	// kept the connection.
+	trickle := func(prefix, s string) (string, time.Duration) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, prefix); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		answer := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(c)
+			answer <- string(b)
+		}()
+		for i := 0; i < len(s); i++ {
+			if _, err := c.Write([]byte{s[i]}); err != nil {
+				break
+			}
+			select {
+			case a := <-answer:
+				return a, time.Since(start)
+			case <-time.After(100 * time.Millisecond):
+			}
+			if time.Since(start) > 10*time.Second {
+				t.Fatal("the server kept a slow connection for 10 s")
+			}
+		}
+		select {
+		case a := <-answer:
+			return a, time.Since(start)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the server kept a slow connection open")
+		}
+		return "", 0
+	}
+
+	_, held := trickle("", "POST /listResponsePlans HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"+strings.Repeat("X-Slow: a\r\n", 100))
+	if held > 3*time.Second {
+		t.Fatalf("slow headers held the connection for %v", held)
+	}
+
+	answer, held := trickle("POST /listResponsePlans HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", strings.Repeat("a", 1000))
+	if held > 3*time.Second {
+		t.Fatalf("a slow body held the connection for %v", held)
+	}
+	if !strings.HasPrefix(answer, "HTTP/1.1 408 ") || !strings.Contains(answer, "x-amzn-Errortype: RequestTimeoutException") && !strings.Contains(answer, "X-Amzn-Errortype: RequestTimeoutException") {
+		t.Fatalf("a slow body was answered %q, want 408 RequestTimeoutException", answer)
+	}
+
+	// The server still serves.
+	if r := srv.Do(http.MethodPost, "/listResponsePlans", []byte(`{}`)); r.Status != http.StatusOK {
+		t.Fatalf("after slow clients: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestConnectionsAreBounded holds MaxConnections idle connections open: a
+// further client waits until one of them closes.
+func TestConnectionsAreBounded(t *testing.T) {
+	const bound = 3
+	srv := testserver.Start(t, func(c *app.Config) { c.Server = restjson.ServerLimits{MaxConnections: bound} })
+	addr := srv.Main.Addr()
+	var held []net.Conn
+	for range bound {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each is served once, so it is surely accepted, then kept alive.
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		held = append(held, c)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 500 * time.Millisecond}
+	if resp, err := client.Get(srv.Endpoint + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a connection beyond the bound of %d was served", bound)
+	}
+	held[0].Close()
+	client.Timeout = 5 * time.Second
+	resp, err := client.Get(srv.Endpoint + "/healthz")
+	if err != nil {
+		t.Fatalf("after a connection closed: %v", err)
+	}
+	resp.Body.Close()
+	for _, c := range held[1:] {
+		c.Close()
+	}
+}

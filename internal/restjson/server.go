@@ -1,0 +1,161 @@
+package restjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/net/netutil"
+)
+
+// ServerLimits bound what one connection may take of the server. Zero fields
+// take the defaults below.
+type ServerLimits struct {
+	// MaxHeaderBytes bounds a request's header section; a larger one is
+	// answered 431 RequestHeaderSectionTooLarge.
+	MaxHeaderBytes int
+	// ReadHeaderTimeout bounds the time to send a request's headers;
+	// ReadTimeout the time to send the whole request, body included.
+	ReadHeaderTimeout, ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of a request's headers to
+	// the end of its answer.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a kept-alive connection waits for its
+	// next request.
+	IdleTimeout time.Duration
+	// MaxConnections bounds the connections open at once; further ones wait
+	// to be accepted until one closes.
+	MaxConnections int
+}
+
+// Defaults of ServerLimits.
+const (
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxConnections    = 1024
+)
+
+func (l ServerLimits) withDefaults() ServerLimits {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	def(&l.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&l.ReadTimeout, DefaultReadTimeout)
+	def(&l.WriteTimeout, DefaultWriteTimeout)
+	def(&l.IdleTimeout, DefaultIdleTimeout)
+	if l.MaxConnections <= 0 {
+		l.MaxConnections = DefaultMaxConnections
+	}
+	return l
+}
+
+// NewServer returns the HTTP server of h with limits applied, and the
+// listener to serve it on, made from ln. Requests that net/http refuses
+// before any handler runs (a header section above the limit, a malformed
+// request) are answered in the AWS error model too.
+func NewServer(h http.Handler, ln net.Listener, limits ServerLimits) (*http.Server, net.Listener) {
+	limits = limits.withDefaults()
+	srv := &http.Server{
+		Handler: h,
+		// net/http allows 4 KiB beyond MaxHeaderBytes; the bound given is
+		// the one that holds.
+		MaxHeaderBytes:    max(1, limits.MaxHeaderBytes-4096),
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		WriteTimeout:      limits.WriteTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+	}
+	ln = netutil.LimitListener(&awsErrorListener{Listener: ln, maxHeaderBytes: limits.MaxHeaderBytes}, limits.MaxConnections)
+	return srv, ln
+}
+
+// awsErrorListener hands out connections whose answers from net/http
+// itself are rewritten into AWS error answers.
+type awsErrorListener struct {
+	net.Listener
+	maxHeaderBytes int
+}
+
+func (l *awsErrorListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &awsErrorConn{Conn: c, maxHeaderBytes: l.maxHeaderBytes}, nil
+}
+
+// awsErrorConn rewrites the plain-text answers that net/http writes on its
+// own when it cannot read a request (for instance "431 Request Header Fields
+// Too Large"): each is one write of a status line, exactly netHTTPErrorHeaders
+// and a text, after which net/http closes the connection. Answers of
+// handlers always carry a Date header, so they never match.
+type awsErrorConn struct {
+	net.Conn
+	maxHeaderBytes int
+}
+
+const netHTTPErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+func (c *awsErrorConn) Write(p []byte) (int, error) {
+	if len(p) > 512 || !bytes.HasPrefix(p, []byte("HTTP/1.1 ")) {
+		return c.Conn.Write(p)
+	}
+	statusLine, text, ok := bytes.Cut(p, []byte(netHTTPErrorHeaders))
+	if !ok || bytes.IndexByte(statusLine, '\n') >= 0 || len(statusLine) < len("HTTP/1.1 400") {
+		return c.Conn.Write(p)
+	}
+	code, err := strconv.Atoi(string(statusLine[len("HTTP/1.1 ") : len("HTTP/1.1 ")+3]))
+	if err != nil {
+		return c.Conn.Write(p)
+	}
+	if _, err := c.Conn.Write(netHTTPErrorAnswer(code, string(text), c.maxHeaderBytes)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// netHTTPErrorAnswer is the AWS error answer for an answer net/http wrote
+// itself with status code and text.
+func netHTTPErrorAnswer(code int, text string, maxHeaderBytes int) []byte {
+	var e wireError
+	switch code {
+	case http.StatusRequestHeaderFieldsTooLarge:
+		e.code = "RequestHeaderSectionTooLarge"
+		e.Message = "The request's header section is larger than " + strconv.Itoa(maxHeaderBytes) + " bytes."
+	case http.StatusNotImplemented:
+		e.code = "NotImplementedException"
+		e.Message = "The request's transfer encoding is not supported."
+	default:
+		// text is "400 Bad Request", possibly followed by ": why".
+		e.code = "BadRequestException"
+		e.Message = "The request is not a valid HTTP/1.1 request."
+		if _, why, ok := strings.Cut(text, ": "); ok {
+			e.Message = "The request is not a valid HTTP/1.1 request: " + why + "."
+		}
+		code = http.StatusBadRequest
+	}
+	body, _ := json.Marshal(&e)
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n")
+	b.WriteString("Content-Type: application/json\r\n")
+	b.WriteString("x-amzn-ErrorType: " + e.code + "\r\n")
+	b.WriteString("x-amzn-RequestId: " + uuid.NewString() + "\r\n")
+	b.WriteString("Date: " + time.Now().UTC().Format(http.TimeFormat) + "\r\n")
+	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
+	b.WriteString("Connection: close\r\n\r\n")
+	b.Write(body)
+	return b.Bytes()
+}
