@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,8 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
 	"github.com/google/uuid"
+	"github.com/incidentd/incidentd/internal/app"
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
+	"github.com/incidentd/incidentd/internal/restjson"
 	"github.com/incidentd/incidentd/internal/sigv4"
 	"github.com/incidentd/incidentd/internal/sqlite"
 	"github.com/incidentd/incidentd/internal/testserver"
@@ -320,4 +323,55 @@ func BenchmarkListIncidentFindings100k(b *testing.B) {
 		}
 		return err
 	})
+}
+
+// BenchmarkOverload: GetResponsePlan from SDK clients without retries
+// against a server that serves at most 16 requests at once, with half as
+// many clients as that bound (unloaded) and twice as many (overloaded).
+// Refused requests are counted apart; the latency reported is that of the
+// accepted ones.
+func BenchmarkOverload(b *testing.B) {
+	const bound = 16
+	for _, clients := range []int{bound / 2, 2 * bound} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			srv := testserver.Start(b, func(c *app.Config) { c.Limits = restjson.Limits{MaxInFlight: bound} })
+			c := srv.A()
+			setUp(b, c)
+			arn := createPlan(b, c, "overload")
+			cs := make([]*ssmincidents.Client, clients)
+			for i := range cs {
+				cs[i] = srv.A(func(o *ssmincidents.Options) { o.RetryMaxAttempts = 1 })
+			}
+			lat := make([][]time.Duration, clients)
+			var next, refused atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for w := range clients {
+				wg.Go(func() {
+					for int(next.Add(1)) <= b.N {
+						t0 := time.Now()
+						_, err := cs[w].GetResponsePlan(ctx, &ssmincidents.GetResponsePlanInput{Arn: aws.String(arn)})
+						var te *types.ThrottlingException
+						switch {
+						case errors.As(err, &te):
+							refused.Add(1)
+						case err != nil:
+							b.Error(err)
+							return
+						default:
+							lat[w] = append(lat[w], time.Since(t0))
+						}
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			all := slices.Concat(lat...)
+			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "accepted/s")
+			b.ReportMetric(100*float64(refused.Load())/float64(b.N), "refused-%")
+			reportLatency(b, all)
+		})
+	}
 }
