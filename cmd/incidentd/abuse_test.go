@@ -49,10 +49,11 @@ func rssBytes(t testing.TB, pid int) int64 {
 }
 
 // forgedAuthorization is an Authorization header of the known key testKey
-// with a region of regionBytes bytes and a signature made without its
-// secret.
+// with a region of regionBytes bytes, different for each i, and a signature
+// made without its secret.
 func forgedAuthorization(now time.Time, regionBytes, i int) string {
-	region := "us-" + strings.Repeat("x", regionBytes-5) + "-1"
+	prefix := fmt.Sprintf("us-%08d", i)
+	region := prefix + strings.Repeat("x", regionBytes-len(prefix)-2) + "-1"
 	return fmt.Sprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/ssm-incidents/aws4_request, SignedHeaders=host;x-amz-date, Signature=%064x",
 		testKey, now.UTC().Format("20060102"), region, i)
 }
@@ -149,6 +150,7 @@ func TestAbuseRun(t *testing.T) {
 		valid    atomic.Int64
 		bad      atomic.Int64
 		peakRSS  atomic.Int64
+		forged   atomic.Int64
 	)
 	fail := func(format string, args ...any) {
 		mu.Lock()
@@ -274,7 +276,7 @@ func TestAbuseRun(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, p.endpoint+"/listResponsePlans", strings.NewReader("{}"))
 			now := time.Now()
 			req.Header.Set("X-Amz-Date", now.UTC().Format("20060102T150405Z"))
-			req.Header.Set("Authorization", forgedAuthorization(now, 50<<10, 1))
+			req.Header.Set("Authorization", forgedAuthorization(now, 50<<10, int(forged.Add(1))))
 			if resp, b, err := roundTrip(rawClient, req); err == nil {
 				wantAWS4xx("forged region", resp, b)
 			} else {
