@@ -89,7 +89,8 @@ type Store interface {
 	// condition, newest first, after the cursor when one is given.
 	ListIncidentRecords(ctx context.Context, account string, conds []IncidentCondition, after *IncidentCursor, limit int) ([]*IncidentRecord, error)
 
-	// AddTimelineEvent stores a new event.
+	// AddTimelineEvent stores a new event; ErrNotFound when the engine finds
+	// its incident record gone (an engine need not check).
 	AddTimelineEvent(ctx context.Context, e *TimelineEvent) error
 	// GetTimelineEvent returns the event or ErrNotFound.
 	GetTimelineEvent(ctx context.Context, account, incidentARN, eventID string) (*TimelineEvent, error)

@@ -86,3 +86,19 @@ func benchmarkTransport(b *testing.B, limits Limits) {
 		b.Fatal("the operation was never reached")
 	}
 }
+
+// BenchmarkThrottle measures what throttling adds to a request: a place
+// among the requests in flight, and a token of the account's write bucket.
+func BenchmarkThrottle(b *testing.B) {
+	th := newThrottle(Limits{ReadRate: 1e9, WriteRate: 1e9, MaxInFlight: 256})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := th.enter(); err != nil {
+			b.Fatal(err)
+		}
+		if err := th.allow("111122223333", "UpdateIncidentRecord"); err != nil {
+			b.Fatal(err)
+		}
+		th.leave()
+	}
+}

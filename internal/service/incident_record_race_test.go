@@ -212,6 +212,17 @@ func (s *vanishingStore) AddTimelineEvent(ctx context.Context, e *domain.Timelin
 	return s.Store.AddTimelineEvent(ctx, e)
 }
 
+// RemoveRelatedItem deletes the item's incident (and so its items), then
+// lets the db store remove the item.
+func (s *vanishingStore) RemoveRelatedItem(ctx context.Context, account, incidentARN, generatedID string) error {
+	if s.fire("RemoveRelatedItem") {
+		if err := s.Store.DeleteIncidentRecord(ctx, account, incidentARN); err != nil {
+			return err
+		}
+	}
+	return s.Store.RemoveRelatedItem(ctx, account, incidentARN, generatedID)
+}
+
 // startOn serves the API on store in-process, and returns a client of
 // account A that does not retry, and the server's log.
 func startOn(t *testing.T, store domain.Store) (*ssmincidents.Client, *testserver.SyncBuffer) {
@@ -233,6 +244,9 @@ func startOn(t *testing.T, store domain.Store) (*ssmincidents.Client, *testserve
 		Retryer:      aws.NopRetryer{},
 	}), log
 }
+
+// vanishingItemURL is the related item each case attaches first.
+const vanishingItemURL = "https://runbooks.example.com/vanishing"
 
 // TestUpdateOfRecordDeletedDuringWriteIsNotFound makes the store's write
 // itself find the record gone: the answer is the 404 the read would have
@@ -276,11 +290,28 @@ func TestUpdateOfRecordDeletedDuringWriteIsNotFound(t *testing.T) {
 			})
 			return err
 		}, types.ResourceTypeIncidentRecord, func(arn, _ string) string { return arn }},
+		{"UpdateRelatedItems removing an item", "RemoveRelatedItem", func(arn, _ string) error {
+			_, err := c.UpdateRelatedItems(ctx, &ssmincidents.UpdateRelatedItemsInput{
+				IncidentRecordArn: aws.String(arn),
+				RelatedItemsUpdate: &types.RelatedItemsUpdateMemberItemToRemove{Value: types.ItemIdentifier{
+					Type: types.ItemTypeOther, Value: &types.ItemValueMemberUrl{Value: vanishingItemURL},
+				}},
+			})
+			return err
+		}, types.ResourceTypeIncidentRecord, func(arn, _ string) string { return arn }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			arn := irStartFrom(t, c, plan)
 			event := raceAddEvent(t, c, arn, "first")
+			if _, err := c.UpdateRelatedItems(ctx, &ssmincidents.UpdateRelatedItemsInput{
+				IncidentRecordArn: aws.String(arn),
+				RelatedItemsUpdate: &types.RelatedItemsUpdateMemberItemToAdd{Value: types.RelatedItem{Identifier: &types.ItemIdentifier{
+					Type: types.ItemTypeOther, Value: &types.ItemValueMemberUrl{Value: vanishingItemURL},
+				}}},
+			}); err != nil {
+				t.Fatal(err)
+			}
 			store.arm(tc.method)
 			err := tc.call(arn, event)
 			if m := store.stillArmed(); m != "" {

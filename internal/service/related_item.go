@@ -110,12 +110,15 @@ func (s *Service) updateRelatedItems(ctx context.Context, in *model.UpdateRelate
 				break
 			}
 		}
-		if !found {
-			return nil, domain.NotFound(domain.ResourceIncidentRecord, r.ARN, "The incident %s has no %s related item with that value.", r.ARN, t)
+		noItem := func(string) error {
+			return domain.NotFound(domain.ResourceIncidentRecord, r.ARN, "The incident %s has no %s related item with that value.", r.ARN, t)
 		}
-		// The item was just read in this transaction: it is there to remove.
+		if !found {
+			return nil, noItem(r.ARN)
+		}
+		// The item may have gone since it was read (see notFoundAs).
 		if err := s.store.RemoveRelatedItem(ctx, r.Account, r.ARN, item.GeneratedID); err != nil {
-			return nil, err
+			return nil, notFoundAs(err, noItem, r.ARN)
 		}
 		update = map[string]*model.ItemIdentifier{"itemToRemove": u.ItemToRemove}
 	}
@@ -132,7 +135,7 @@ func (s *Service) updateRelatedItems(ctx context.Context, in *model.UpdateRelate
 	e := automaticEvent(r, domain.EventRecordUpdate, now, data, now)
 	e.References = append(e.References, domain.EventReference{RelatedItemID: ptr(item.GeneratedID)})
 	if err := s.store.AddTimelineEvent(ctx, e); err != nil {
-		return nil, err
+		return nil, notFoundAs(err, incidentNotFound, r.ARN)
 	}
 	return &model.UpdateRelatedItemsOutput{}, nil
 }
