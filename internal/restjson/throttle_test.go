@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
@@ -84,6 +87,22 @@ func TestThrottlingWithoutRetries(t *testing.T) {
 			}
 		})
 	}
+
+	// A throttled answer says when to come back, in the header the AWS
+	// SDKs read (milliseconds) and in HTTP's own (seconds).
+	for range 5 * rate {
+		r := srv.Do(http.MethodPost, "/listResponsePlans", []byte(`{}`))
+		if r.Status != http.StatusTooManyRequests {
+			continue
+		}
+		ms, err := strconv.Atoi(r.Header.Get("x-amz-retry-after"))
+		secs, err2 := strconv.Atoi(r.Header.Get("Retry-After"))
+		if err != nil || err2 != nil || ms <= 0 || ms > 10000 || secs < 1 || time.Duration(secs)*time.Second < time.Duration(ms)*time.Millisecond {
+			t.Fatalf("throttled answer with x-amz-retry-after %q and Retry-After %q", r.Header.Get("x-amz-retry-after"), r.Header.Get("Retry-After"))
+		}
+		return
+	}
+	t.Fatal("no raw request was throttled")
 }
 
 // TestThrottledBurstSucceedsWithRetries sends a burst of 5x the write rate
