@@ -299,6 +299,30 @@ func TestAbuseRun(t *testing.T) {
 			}
 			fail("a slow client was served its headers for %v", 4*time.Second)
 		}},
+		{"stalled large body", func() {
+			// Signed headers of a 1 MiB body, half of it sent, then
+			// nothing: the server holds it until --read-timeout at most.
+			body := bytes.Repeat([]byte(" "), 1<<20)
+			req, _ := http.NewRequest(http.MethodPost, p.endpoint+"/listResponsePlans", bytes.NewReader(body))
+			signB(req, body)
+			var wire bytes.Buffer
+			req.Write(&wire)
+			conn, err := net.Dial("tcp", p.addr)
+			if err != nil {
+				fail("stalled large body: %v", err)
+				return
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			conn.Write(wire.Bytes()[:wire.Len()-len(body)/2])
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				return // cut without an answer
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			wantAWS4xx("stalled large body", resp, b)
+		}},
 		{"abrupt disconnect", func() {
 			conn, err := net.Dial("tcp", p.addr)
 			if err != nil {
@@ -311,8 +335,11 @@ func TestAbuseRun(t *testing.T) {
 	}
 	for _, a := range abuses {
 		workers := 1
-		if a.name == "slow client" {
+		switch a.name {
+		case "slow client":
 			workers = 4
+		case "stalled large body":
+			workers = 16
 		}
 		for range workers {
 			wg.Go(func() {

@@ -99,9 +99,10 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 	fs.DurationVar(&cfg.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
 	fs.DurationVar(&cfg.Service.FindingLookback, "finding-lookback", service.DefaultFindingLookback, "how long before an incident's creation a change counts as a finding of it")
 	fs.IntVar(&cfg.Service.ResourcePoliciesPerPlan, "resource-policies-per-plan", service.DefaultResourcePoliciesPerPlan, "how many resource policies one response plan may have")
-	fs.Float64Var(&cfg.Limits.ReadRate, "rate-reads", app.DefaultReadRate, "reads (Get*, List*) per second per account; 0 turns the limit off")
+	fs.Float64Var(&cfg.Limits.ReadRate, "rate-reads", app.DefaultReadRate, "reads (Get*, List*, BatchGet*) per second per account; 0 turns the limit off")
 	fs.Float64Var(&cfg.Limits.WriteRate, "rate-writes", app.DefaultWriteRate, "writes (every other operation) per second per account; 0 turns the limit off")
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", app.DefaultMaxInFlight, "requests served at once; beyond it requests are throttled at once")
+	fs.Int64Var(&cfg.Limits.MaxBodyBytesInFlight, "max-body-bytes-in-flight", app.DefaultMaxBodyBytesInFlight, "bytes of request bodies held at once; beyond it requests are throttled at once")
 	fs.IntVar(&cfg.Server.MaxConnections, "max-connections", restjson.DefaultMaxConnections, "connections open at once; further ones wait to be accepted")
 	fs.DurationVar(&cfg.Server.ReadHeaderTimeout, "read-header-timeout", restjson.DefaultReadHeaderTimeout, "time a client has to send a request's headers")
 	fs.DurationVar(&cfg.Server.ReadTimeout, "read-timeout", restjson.DefaultReadTimeout, "time a client has to send a whole request")
@@ -127,8 +128,9 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 	}
 	for _, f := range []struct {
 		name string
-		v    int
-	}{{"--max-in-flight", cfg.Limits.MaxInFlight}, {"--max-connections", cfg.Server.MaxConnections}} {
+		v    int64
+	}{{"--max-in-flight", int64(cfg.Limits.MaxInFlight)}, {"--max-connections", int64(cfg.Server.MaxConnections)},
+		{"--max-body-bytes-in-flight", cfg.Limits.MaxBodyBytesInFlight}} {
 		if f.v < 1 {
 			return cfg, fmt.Errorf("%s must be at least 1, not %d", f.name, f.v)
 		}

@@ -61,6 +61,8 @@ const (
 	DefaultReadRate    = 100 // requests per second per account
 	DefaultWriteRate   = 50  // requests per second per account
 	DefaultMaxInFlight = 256
+	// DefaultMaxBodyBytesInFlight bounds the request bodies held at once.
+	DefaultMaxBodyBytesInFlight = 64 << 20
 )
 
 // DefaultAddr is where the server listens unless told otherwise.

@@ -27,15 +27,15 @@ type storedCredentials struct {
 
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 
-// accessKeyIDRE is the form of an access key id: AWS's own are 20 capital
-// letters and digits and may be up to 128; shorter ones, down to 8, are
-// accepted for test and example keys such as AKIDEXAMPLE.
-var accessKeyIDRE = regexp.MustCompile(`^[A-Z0-9]{8,128}$`)
+// accessKeyIDRE is the form of an access key id: letters and digits, as
+// AWS's own (20 capital letters and digits) and the short ones of local
+// emulators ("test") are.
+var accessKeyIDRE = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 
 // checkAccessKeyID says what is wrong with an access key id, if anything.
 func checkAccessKeyID(id string) error {
 	if !accessKeyIDRE.MatchString(id) {
-		return fmt.Errorf("access key id %q is not 8 to 128 capital letters and digits", id)
+		return fmt.Errorf("access key id %q is not 1 to 128 letters and digits", id)
 	}
 	return nil
 }

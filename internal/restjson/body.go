@@ -57,27 +57,33 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, b []byte, log
 	}
 }
 
-// acceptsGzip reports whether the request's Accept-Encoding allows gzip: it
-// names gzip (or *) without q=0.
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip:
+// it names gzip with a weight above 0, or names * so and not gzip.
 func acceptsGzip(r *http.Request) bool {
 	if r == nil {
 		return false
 	}
+	gzipQ, starQ := -1.0, -1.0 // -1: not named
 	for _, v := range r.Header.Values("Accept-Encoding") {
 		for part := range strings.SplitSeq(v, ",") {
 			coding, params, _ := strings.Cut(part, ";")
 			coding = strings.TrimSpace(coding)
-			if !strings.EqualFold(coding, "gzip") && coding != "*" {
-				continue
-			}
-			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-			if q, ok := strings.CutPrefix(strings.ToLower(q), "q="); ok {
-				if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
-					return false
+			q := 1.0
+			if w, ok := strings.CutPrefix(strings.ToLower(strings.ReplaceAll(params, " ", "")), "q="); ok {
+				if f, err := strconv.ParseFloat(w, 64); err == nil {
+					q = f
 				}
 			}
-			return true
+			switch {
+			case strings.EqualFold(coding, "gzip"):
+				gzipQ = q
+			case coding == "*":
+				starQ = q
+			}
 		}
 	}
-	return false
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
 }

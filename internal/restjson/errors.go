@@ -34,8 +34,18 @@ var errorStatus = map[string]int{
 	"RequestTimeoutException":             http.StatusRequestTimeout,
 	"BadRequestException":                 http.StatusBadRequest,
 	"NotImplementedException":             http.StatusNotImplemented,
+	"ExpectationFailedException":          http.StatusExpectationFailed,
+	"HTTPVersionNotSupportedException":    http.StatusHTTPVersionNotSupported,
 	"ThrottlingException":                 http.StatusTooManyRequests,
 	"InternalServerException":             http.StatusInternalServerError,
+}
+
+// authenticationCodes are the errors of a request that did not authenticate.
+var authenticationCodes = map[string]bool{
+	"MissingAuthenticationTokenException": true,
+	"UnrecognizedClientException":         true,
+	"InvalidSignatureException":           true,
+	"IncompleteSignatureException":        true,
 }
 
 // serviceCode is the serviceCode member of quota and throttling errors.
@@ -118,6 +128,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, reques
 	}
 	h := w.Header()
 	h.Set("x-amzn-ErrorType", body.code)
+	if authenticationCodes[body.code] {
+		// A client that cannot authenticate keeps no connection open.
+		h.Set("Connection", "close")
+	}
 	if body.retryAfter > 0 {
 		// The AWS SDKs read milliseconds from x-amz-retry-after; other
 		// HTTP clients read whole seconds from Retry-After.

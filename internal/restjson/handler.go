@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -56,6 +57,7 @@ type Handler struct {
 	ops      map[string]opFunc
 	bodies   sync.Pool
 	throttle *throttle
+	unknown  http.Handler // answers UnknownOperationException
 }
 
 // New returns the handler for svc, accepting requests signed by keys.
@@ -88,7 +90,8 @@ func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, no
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "ok\n")
 	})
-	h.mux.Handle("/", h.operation(model.Operation{Name: "unknown"}, nil))
+	h.unknown = h.operation(model.Operation{Name: "unknown"}, nil)
+	h.mux.Handle("/", h.unknown)
 	return h
 }
 
@@ -97,7 +100,30 @@ func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, no
 func (h *Handler) SetLimits(l Limits) { h.throttle = newThrottle(l) }
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+//
+// Requests that http.ServeMux would answer itself, in plain text or with a
+// redirect (CONNECT, the target "*", a path that is not clean), are answered
+// as an unknown operation instead, in the AWS error model.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodConnect || r.RequestURI == "*" || !isCleanPath(r.URL.Path) {
+		h.unknown.ServeHTTP(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// isCleanPath reports whether http.ServeMux would serve p as it is rather
+// than redirect to its cleaned form.
+func isCleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if p[len(p)-1] == '/' && c != "/" {
+		return c+"/" == p
+	}
+	return c == p
+}
 
 // operation returns the handler of op; run nil answers UnknownOperationException.
 func (h *Handler) operation(op model.Operation, run opFunc) http.Handler {
@@ -143,9 +169,32 @@ func (e *panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.valu
 // serve runs one request and writes its success answer; it returns the error
 // to write otherwise.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operation, run opFunc, requestID string) (principal string, status int, err error) {
+	// What can be checked without the body is checked first, so that a
+	// request that cannot verify holds no buffer.
+	if err := h.verifier.CheckHeaders(r); err != nil {
+		return "", 0, err
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return "", 0, errBodyTooLarge
+	}
+	// The bodies being read share a bound of bytes: a body of unknown
+	// length is charged the most it may take.
+	charge := r.ContentLength
+	if charge < 0 {
+		charge = MaxBodyBytes
+	}
+	if err := h.throttle.reserveBody(charge); err != nil {
+		return "", 0, err
+	}
+	defer h.throttle.releaseBody(charge)
 	buf := h.bodies.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer h.putBody(buf)
+	if r.ContentLength > 0 {
+		// Room for the whole body and the final empty read, so that the
+		// buffer is never grown by doubling.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
 		return "", 0, bodyReadError(err)
 	}
@@ -204,12 +253,14 @@ func (h *Handler) putBody(buf *bytes.Buffer) {
 	}
 }
 
+var errBodyTooLarge = &protocolError{"RequestEntityTooLargeException", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)}
+
 // bodyReadError words a failure to read the request body.
 func bodyReadError(err error) error {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return &protocolError{"RequestEntityTooLargeException", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)}
+		return errBodyTooLarge
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return &protocolError{"RequestTimeoutException", "The request was not read within the time allowed; send it again."}
 	}

@@ -2,6 +2,7 @@ package restjson_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -87,6 +88,22 @@ func TestRequestsNetHTTPRefusesGetAWSErrors(t *testing.T) {
 			t.Fatalf("message %q does not say what is wrong", msg)
 		}
 	})
+	t.Run("unsupported Expect", func(t *testing.T) {
+		resp, body := rawExchange(t, addr, "POST /listResponsePlans HTTP/1.1\r\nHost: x\r\nExpect: magic\r\nContent-Length: 2\r\n\r\n{}")
+		wantAWSError(t, resp, body, http.StatusExpectationFailed, "ExpectationFailedException")
+	})
+	t.Run("unsupported HTTP version", func(t *testing.T) {
+		resp, body := rawExchange(t, addr, "POST /listResponsePlans HTTP/2.5\r\nHost: x\r\n\r\n")
+		wantAWSError(t, resp, body, http.StatusHTTPVersionNotSupported, "HTTPVersionNotSupportedException")
+	})
+	for _, target := range []string{"CONNECT x:443", "OPTIONS *", "PRI *", "POST //listResponsePlans", "POST /a/../listResponsePlans", "POST /listResponsePlans/"} {
+		t.Run("unrouted "+target, func(t *testing.T) {
+			resp, body := rawExchange(t, addr, target+" HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+			// Unsigned, it is refused before it is routed, as any
+			// request the model has no operation for.
+			wantAWSError(t, resp, body, http.StatusForbidden, "MissingAuthenticationTokenException")
+		})
+	}
 	t.Run("unsupported transfer encoding", func(t *testing.T) {
 		resp, body := rawExchange(t, addr, "POST /listResponsePlans HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: zstd\r\n\r\n")
 		wantAWSError(t, resp, body, http.StatusNotImplemented, "NotImplementedException")
@@ -147,11 +164,23 @@ func TestSlowClientsAreCut(t *testing.T) {
 		t.Fatalf("slow headers held the connection for %v", held)
 	}
 
-	answer, held := trickle("POST /listResponsePlans HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", strings.Repeat("a", 1000))
+	// A signed request, so that its body is read.
+	body := []byte(strings.Repeat(" ", 998) + "{}")
+	req, err := http.NewRequest(http.MethodPost, srv.Endpoint+"/listResponsePlans", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Sign(req, body, testserver.KeyA, testserver.SecretA, time.Now())
+	var wire bytes.Buffer
+	if err := req.Write(&wire); err != nil {
+		t.Fatal(err)
+	}
+	head, rest, _ := strings.Cut(wire.String(), "\r\n\r\n")
+	answer, held := trickle(head+"\r\n\r\n", rest)
 	if held > 3*time.Second {
 		t.Fatalf("a slow body held the connection for %v", held)
 	}
-	if !strings.HasPrefix(answer, "HTTP/1.1 408 ") || !strings.Contains(answer, "x-amzn-Errortype: RequestTimeoutException") && !strings.Contains(answer, "X-Amzn-Errortype: RequestTimeoutException") {
+	if !strings.HasPrefix(answer, "HTTP/1.1 408 ") || !strings.Contains(strings.ToLower(answer), "x-amzn-errortype: requesttimeoutexception") {
 		t.Fatalf("a slow body was answered %q, want 408 RequestTimeoutException", answer)
 	}
 
@@ -196,5 +225,67 @@ func TestConnectionsAreBounded(t *testing.T) {
 	resp.Body.Close()
 	for _, c := range held[1:] {
 		c.Close()
+	}
+}
+
+// TestBodiesInFlightAreBounded opens connections that announce a 1 MiB
+// body under signed headers and send only its start: the server holds at
+// most MaxBodyBytesInFlight of such bodies and refuses the next at once with
+// ThrottlingException; an unsigned one is refused before its body is read.
+func TestBodiesInFlightAreBounded(t *testing.T) {
+	const bound = 4 << 20
+	srv := testserver.Start(t, func(c *app.Config) {
+		c.Limits = restjson.Limits{MaxBodyBytesInFlight: bound}
+		c.Server = restjson.ServerLimits{ReadTimeout: 5 * time.Second}
+	})
+	addr := srv.Main.Addr()
+	body := bytes.Repeat([]byte(" "), 1<<20)
+	// stall sends the headers of a 1 MiB request and its first KiB.
+	stall := func(signed bool) net.Conn {
+		req, err := http.NewRequest(http.MethodPost, srv.Endpoint+"/listResponsePlans", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if signed {
+			srv.Sign(req, body, testserver.KeyA, testserver.SecretA, time.Now())
+		}
+		var wire bytes.Buffer
+		if err := req.Write(&wire); err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		head, _, _ := bytes.Cut(wire.Bytes(), []byte("\r\n\r\n"))
+		c.Write(append(head, "\r\n\r\n"...))
+		c.Write(body[:1024])
+		return c
+	}
+	answer := func(c net.Conn) *http.Response {
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		return resp
+	}
+
+	resp := answer(stall(false))
+	if resp.StatusCode != http.StatusForbidden || !resp.Close {
+		t.Fatalf("an unsigned body: %d, closing %v; want 403 and the connection closed", resp.StatusCode, resp.Close)
+	}
+	for range bound >> 20 {
+		stall(true)
+	}
+	time.Sleep(200 * time.Millisecond) // let the server take them up
+	start := time.Now()
+	resp = answer(stall(true))
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("x-amzn-ErrorType") != "ThrottlingException" {
+		t.Fatalf("a body beyond the bound: %d %s, want 429 ThrottlingException", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the refusal took %v", d)
 	}
 }

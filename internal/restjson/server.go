@@ -39,7 +39,7 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultWriteTimeout      = 60 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
 	DefaultMaxConnections    = 1024
 )
 
@@ -77,6 +77,9 @@ func NewServer(h http.Handler, ln net.Listener, limits ServerLimits) (*http.Serv
 		ReadTimeout:       limits.ReadTimeout,
 		WriteTimeout:      limits.WriteTimeout,
 		IdleTimeout:       limits.IdleTimeout,
+		// "OPTIONS *" is answered by the handler like any request
+		// without an operation.
+		DisableGeneralOptionsHandler: true,
 	}
 	ln = netutil.LimitListener(&awsErrorListener{Listener: ln, maxHeaderBytes: limits.MaxHeaderBytes}, limits.MaxConnections)
 	return srv, ln
@@ -113,6 +116,14 @@ func (c *awsErrorConn) Write(p []byte) (int, error) {
 	if len(p) > 512 || !bytes.HasPrefix(p, []byte("HTTP/1.1 ")) {
 		return c.Conn.Write(p)
 	}
+	// net/http answers an Expect header other than 100-continue with 417
+	// (and closes); a handler never does.
+	if bytes.HasPrefix(p, []byte("HTTP/1.1 417 ")) {
+		if _, err := c.Conn.Write(netHTTPErrorAnswer(http.StatusExpectationFailed, "", c.maxHeaderBytes)); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	statusLine, text, ok := bytes.Cut(p, []byte(netHTTPErrorHeaders))
 	if !ok || bytes.IndexByte(statusLine, '\n') >= 0 || len(statusLine) < len("HTTP/1.1 400") {
 		return c.Conn.Write(p)
@@ -138,6 +149,12 @@ func netHTTPErrorAnswer(code int, text string, maxHeaderBytes int) []byte {
 	case http.StatusNotImplemented:
 		e.code = "NotImplementedException"
 		e.Message = "The request's transfer encoding is not supported."
+	case http.StatusExpectationFailed:
+		e.code = "ExpectationFailedException"
+		e.Message = "The request's Expect header cannot be met: only 100-continue is supported."
+	case http.StatusHTTPVersionNotSupported:
+		e.code = "HTTPVersionNotSupportedException"
+		e.Message = "The request's HTTP version is not supported: use HTTP/1.1."
 	default:
 		// text is "400 Bad Request", possibly followed by ": why".
 		e.code = "BadRequestException"

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -22,18 +23,26 @@ const (
 type Limits struct {
 	// ReadRate and WriteRate are each account's sustained rates, in requests
 	// per second, of reads (Get*, List*, BatchGet*) and of every other
-	// operation. An account may burst to one second's worth at once.
+	// operation. An account may burst to burstSeconds' worth at once.
 	ReadRate, WriteRate float64
 	// MaxInFlight bounds the requests being served at once, over all
 	// accounts; a request beyond it is refused at once, not queued.
 	MaxInFlight int
+	// MaxBodyBytesInFlight bounds the bytes of the request bodies being
+	// read and served at once, each charged its Content-Length (the body
+	// limit when it has none); a request beyond it is refused at once.
+	MaxBodyBytesInFlight int64
 }
+
+// burstSeconds is how many seconds' worth of requests a bucket holds.
+const burstSeconds = 2
 
 // throttle applies Limits: a token bucket per account and kind of request,
 // and a counting semaphore of requests in flight.
 type throttle struct {
 	limits   Limits
-	inFlight chan struct{} // nil: no bound
+	inFlight chan struct{}       // nil: no bound
+	bodies   *semaphore.Weighted // nil: no bound
 	mu       sync.RWMutex
 	buckets  map[bucketKey]*bucket
 }
@@ -46,7 +55,9 @@ type bucket struct {
 	tokens, retries *rate.Limiter
 }
 
-// maxRetryAfter bounds the wait a throttled caller is told of.
+// maxRetryAfter bounds the wait a throttled caller is told of. The AWS SDKs
+// wait at most 5 s beyond their own jittered backoff, whatever they are
+// told, so longer hints still spread their retries over that backoff.
 const maxRetryAfter = 10 * time.Second
 
 // retryAfter is when a throttled caller should come back.
@@ -70,7 +81,30 @@ func newThrottle(l Limits) *throttle {
 	if l.MaxInFlight > 0 {
 		t.inFlight = make(chan struct{}, l.MaxInFlight)
 	}
+	if l.MaxBodyBytesInFlight > 0 {
+		t.bodies = semaphore.NewWeighted(l.MaxBodyBytesInFlight)
+	}
 	return t
+}
+
+// reserveBody takes n bytes of the bound of bodies in flight; the caller
+// calls releaseBody(n) once it has answered. It returns errOverloaded when
+// they are not free.
+func (t *throttle) reserveBody(n int64) error {
+	if t.bodies == nil || n <= 0 {
+		return nil
+	}
+	if !t.bodies.TryAcquire(n) {
+		return errOverloaded
+	}
+	return nil
+}
+
+// releaseBody gives back what a successful reserveBody(n) took.
+func (t *throttle) releaseBody(n int64) {
+	if t.bodies != nil && n > 0 {
+		t.bodies.Release(n)
+	}
 }
 
 var (
@@ -121,7 +155,7 @@ func (t *throttle) allow(account, operation string) error {
 		if b = t.buckets[key]; b == nil {
 			// Accounts are those of the configured keys: the map is bounded.
 			b = &bucket{
-				tokens:  rate.NewLimiter(rate.Limit(r), max(1, int(r))),
+				tokens:  rate.NewLimiter(rate.Limit(r), burstSeconds*max(1, int(r))),
 				retries: rate.NewLimiter(rate.Limit(r), 1),
 			}
 			t.buckets[key] = b

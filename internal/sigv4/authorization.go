@@ -35,7 +35,7 @@ func ParseAuthorization(header string) (Authorization, error) {
 	}
 	if a.terminator != terminator {
 		return Authorization{}, &Error{CodeInvalidSignature,
-			"Credential should be scoped with a valid terminator: '" + terminator + "', not '" + a.terminator + "'. "}
+			"Credential should be scoped with a valid terminator: '" + terminator + "', not '" + echo(a.terminator) + "'. "}
 	}
 	return Authorization{
 		AccessKeyID:   a.accessKeyID,
@@ -100,8 +100,8 @@ func parse(header string) (auth, *Error) {
 		}
 		name, value, ok := strings.Cut(token, "=")
 		if !ok {
-			return auth{}, &Error{CodeIncompleteSignature, "'" + token +
-				"' not a valid key=value pair (missing equal-sign) in Authorization header: '" + header + "'."}
+			return auth{}, &Error{CodeIncompleteSignature, "'" + echo(token) +
+				"' not a valid key=value pair (missing equal-sign) in Authorization header: '" + echo(header) + "'."}
 		}
 		switch name {
 		case "Credential":
@@ -140,7 +140,7 @@ func incomplete(header string, missing int, noDate bool) *Error {
 	if noDate {
 		msg += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
 	}
-	return &Error{CodeIncompleteSignature, msg + "Authorization=" + header}
+	return &Error{CodeIncompleteSignature, msg + "Authorization=" + echo(header)}
 }
 
 // checkCredential splits the Credential parameter into the access key id and
@@ -154,11 +154,24 @@ func (a *auth) checkCredential() *Error {
 		if parts[i] == "" || found != (i < len(parts)-1) {
 			return &Error{CodeIncompleteSignature,
 				"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '" +
-					a.credential + "'"}
+					echo(a.credential) + "'"}
 		}
 	}
 	a.accessKeyID = parts[0]
 	a.scope = a.credential[len(parts[0])+1:]
 	a.date, a.region, a.service, a.terminator = parts[1], parts[2], parts[3], parts[4]
 	return nil
+}
+
+// maxEcho bounds what an error message repeats of a request's header.
+const maxEcho = 256
+
+// echo returns s as an error message quotes it: whole up to maxEcho bytes,
+// else cut there and followed by "...", so that a message never repeats a
+// header of many kilobytes.
+func echo(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	return s[:maxEcho] + "..."
 }

@@ -81,13 +81,13 @@ func TestKeyCacheIsBounded(t *testing.T) {
 }
 
 func TestIsRegionName(t *testing.T) {
-	for _, r := range []string{"us-east-1", "ap-southeast-2", "us-gov-west-1", "cn-north-1", "eu-isoe-west-1", "il-central-1", "me-south-12"} {
+	for _, r := range []string{"us-east-1", "ap-southeast-2", "us-gov-west-1", "cn-north-1", "eu-isoe-west-1", "il-central-1", "me-south-12", "eusc-de-east-1"} {
 		if !isRegionName(r) {
 			t.Errorf("isRegionName(%q) = false", r)
 		}
 	}
 	for _, r := range []string{"", "local", "us-east", "us-east-", "US-EAST-1", "us--east-1", "u-east-1", "us-east-123", "useast-1", "us-east-1a",
-		"us-" + strings.Repeat("x", 40) + "-1", "-us-east-1", "us-east_1"} {
+		"us-" + strings.Repeat("x", 40) + "-1", "-us-east-1", "us-east_1", "europe-west-1", "e-west-1"} {
 		if isRegionName(r) {
 			t.Errorf("isRegionName(%q) = true", r)
 		}

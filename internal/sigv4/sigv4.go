@@ -88,65 +88,9 @@ type Credential struct {
 // access key id and the region of its scope. On failure the error is always
 // an *Error.
 func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
-	header := r.Header.Get("Authorization")
-	if header == "" {
-		return Credential{}, &Error{CodeMissingAuthenticationToken, msgMissingToken}
-	}
-
-	// The request time: X-Amz-Date, or failing that the HTTP Date header.
-	amzDate := r.Header.Get("X-Amz-Date")
-	dateHeader := ""
-	if amzDate == "" {
-		dateHeader = r.Header.Get("Date")
-	}
-	hasDate := amzDate != "" || dateHeader != ""
-
-	a, e := parse(header)
-	if e != nil {
-		return Credential{}, e
-	}
-	if a.missing != 0 || !hasDate {
-		return Credential{}, incomplete(header, a.missing, !hasDate)
-	}
-	if e := a.checkCredential(); e != nil {
-		return Credential{}, e
-	}
-	if !signsHost(a.signedHeaders) {
-		return Credential{}, &Error{CodeInvalidSignature, msgHostNotSigned}
-	}
-
-	var reqTime time.Time
-	if amzDate != "" {
-		t, err := time.Parse(amzDateLayout, amzDate)
-		if err != nil {
-			return Credential{}, &Error{CodeIncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '" + amzDate +
-				"'. See http://en.wikipedia.org/wiki/ISO_8601"}
-		}
-		reqTime = t
-	} else {
-		t, err := http.ParseTime(dateHeader)
-		if err != nil {
-			return Credential{}, &Error{CodeIncompleteSignature, "Date must be in RFC 1123 format. Got '" + dateHeader + "'."}
-		}
-		reqTime = t.UTC()
-		amzDate = reqTime.Format(amzDateLayout)
-	}
-
-	if msg := scopeErrors(a, v.Service, amzDate); msg != "" {
-		return Credential{}, &Error{CodeInvalidSignature, msg}
-	}
-
-	var secret string
-	ok := false
-	if v.Lookup != nil {
-		secret, ok = v.Lookup(a.accessKeyID)
-	}
-	if !ok {
-		return Credential{}, &Error{CodeUnrecognizedClient, msgUnrecognized}
-	}
-
-	if e := v.checkTime(reqTime); e != nil {
-		return Credential{}, e
+	a, amzDate, secret, err := v.checkHeaders(r)
+	if err != nil {
+		return Credential{}, err
 	}
 
 	payloadHash := sha256.Sum256(body)
@@ -192,6 +136,84 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 		v.keys.put(key, a.accessKeyID, secret, a.date, a.region, a.service)
 	}
 	return Credential{AccessKeyID: a.accessKeyID, Region: a.region}, nil
+}
+
+// CheckHeaders runs the checks of Verify that need no body: the
+// Authorization header's form, the credential scope, the access key and the
+// request time. A server calls it before it reads a body, so that a request
+// that cannot verify holds no buffer. The error is always an *Error.
+func (v *Verifier) CheckHeaders(r *http.Request) error {
+	_, _, _, err := v.checkHeaders(r)
+	return err
+}
+
+// checkHeaders runs every check of Verify that needs no body. It returns
+// the parsed header, the request time (X-Amz-Date's form) and the secret of
+// its access key.
+func (v *Verifier) checkHeaders(r *http.Request) (auth, string, string, error) {
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		return auth{}, "", "", &Error{CodeMissingAuthenticationToken, msgMissingToken}
+	}
+
+	// The request time: X-Amz-Date, or failing that the HTTP Date header.
+	amzDate := r.Header.Get("X-Amz-Date")
+	dateHeader := ""
+	if amzDate == "" {
+		dateHeader = r.Header.Get("Date")
+	}
+	hasDate := amzDate != "" || dateHeader != ""
+
+	a, e := parse(header)
+	if e != nil {
+		return auth{}, "", "", e
+	}
+	if a.missing != 0 || !hasDate {
+		return auth{}, "", "", incomplete(header, a.missing, !hasDate)
+	}
+	if e := a.checkCredential(); e != nil {
+		return auth{}, "", "", e
+	}
+	if !signsHost(a.signedHeaders) {
+		return auth{}, "", "", &Error{CodeInvalidSignature, msgHostNotSigned}
+	}
+
+	var reqTime time.Time
+	if amzDate != "" {
+		t, err := time.Parse(amzDateLayout, amzDate)
+		if err != nil {
+			return auth{}, "", "", &Error{CodeIncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '" + echo(amzDate) +
+				"'. See http://en.wikipedia.org/wiki/ISO_8601"}
+		}
+		reqTime = t
+	} else {
+		t, err := http.ParseTime(dateHeader)
+		if err != nil {
+			return auth{}, "", "", &Error{CodeIncompleteSignature, "Date must be in RFC 1123 format. Got '" + echo(dateHeader) + "'."}
+		}
+		reqTime = t.UTC()
+		amzDate = reqTime.Format(amzDateLayout)
+	}
+
+	if msg := scopeErrors(a, v.Service, amzDate); msg != "" {
+		return auth{}, "", "", &Error{CodeInvalidSignature, msg}
+	}
+
+	var (
+		secret string
+		ok     bool
+	)
+	if v.Lookup != nil {
+		secret, ok = v.Lookup(a.accessKeyID)
+	}
+	if !ok {
+		return auth{}, "", "", &Error{CodeUnrecognizedClient, msgUnrecognized}
+	}
+
+	if e := v.checkTime(reqTime); e != nil {
+		return auth{}, "", "", e
+	}
+	return a, amzDate, secret, nil
 }
 
 // checkTime reports whether t lies within MaxSkew of the server's clock,
@@ -256,11 +278,11 @@ func scopeErrors(a auth, service, amzDate string) string {
 		msg += "Credential should be scoped to correct service: '" + service + "'. "
 	}
 	if a.terminator != terminator {
-		msg += "Credential should be scoped with a valid terminator: '" + terminator + "', not '" + a.terminator + "'. "
+		msg += "Credential should be scoped with a valid terminator: '" + terminator + "', not '" + echo(a.terminator) + "'. "
 	}
 	if day := amzDate[:8]; a.date != day {
 		msg += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
-			a.date + "' != '" + day + "', from '" + amzDate + "'. "
+			echo(a.date) + "' != '" + day + "', from '" + amzDate + "'. "
 	}
 	return msg
 }
@@ -268,14 +290,23 @@ func scopeErrors(a auth, service, amzDate string) string {
 // maxRegionLen bounds a region name; AWS's longest are about 15 characters.
 const maxRegionLen = 32
 
-// isRegionName reports whether s has the form of an AWS Region name: two
-// lower-case letters, one or more lower-case words and a number, joined by
-// hyphens (us-east-1, ap-southeast-2, us-gov-west-1, eu-isoe-west-1).
+// isRegionName reports whether s has the form of an AWS Region name: two to
+// four lower-case letters, one or more lower-case words and a number, joined
+// by hyphens (us-east-1, ap-southeast-2, us-gov-west-1, eusc-de-east-1).
 func isRegionName(s string) bool {
-	if len(s) < len("xx-x-1") || len(s) > maxRegionLen || !isLower(s[0]) || !isLower(s[1]) || s[2] != '-' {
+	if len(s) < len("xx-x-1") || len(s) > maxRegionLen {
 		return false
 	}
-	rest := s[3:]
+	first := strings.IndexByte(s, '-')
+	if first < 2 || first > 4 {
+		return false
+	}
+	for j := 0; j < first; j++ {
+		if !isLower(s[j]) {
+			return false
+		}
+	}
+	rest := s[first+1:]
 	words := 0
 	for {
 		i := strings.IndexByte(rest, '-')

@@ -762,3 +762,29 @@ func TestErrorString(t *testing.T) {
 		t.Fatalf("Error() = %q, want %q", got, want)
 	}
 }
+
+// TestMessagesDoNotRepeatHugeHeaders sends Authorization headers of tens of
+// kilobytes that fail in each way that quotes them: no message repeats
+// more than a few hundred bytes of them.
+func TestMessagesDoNotRepeatHugeHeaders(t *testing.T) {
+	v := testVerifier()
+	huge := strings.Repeat("z", 40<<10)
+	for name, header := range map[string]string{
+		"missing parameters": "AWS4-HMAC-SHA256 " + huge + "=x",
+		"no equal sign":      "AWS4-HMAC-SHA256 " + huge,
+		"credential":         "AWS4-HMAC-SHA256 Credential=" + huge + ", SignedHeaders=host, Signature=00",
+		"terminator":         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/" + huge + ", SignedHeaders=host, Signature=00",
+	} {
+		req := httptest.NewRequest(http.MethodPost, "http://localhost/listResponsePlans", strings.NewReader("{}"))
+		req.Header.Set("Authorization", header)
+		req.Header.Set("X-Amz-Date", testNow.Format("20060102T150405Z"))
+		_, err := v.Verify(req, []byte("{}"))
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%s: Verify = %v", name, err)
+		}
+		if len(e.Message) > 1024 {
+			t.Errorf("%s: a message of %d bytes repeats the header", name, len(e.Message))
+		}
+	}
+}
