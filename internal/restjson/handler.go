@@ -171,7 +171,8 @@ func (e *panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.valu
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operation, run opFunc, requestID string) (principal string, status int, err error) {
 	// What can be checked without the body is checked first, so that a
 	// request that cannot verify holds no buffer.
-	if err := h.verifier.CheckHeaders(r); err != nil {
+	signed, err := h.verifier.CheckHeaders(r)
+	if err != nil {
 		return "", 0, err
 	}
 	if r.ContentLength > MaxBodyBytes {
@@ -207,7 +208,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 	}
 	defer h.throttle.leave()
 
-	cred, err := h.verifier.Verify(r, body)
+	cred, err := h.verifier.VerifyBody(r, signed, body)
 	if err != nil {
 		return "", 0, err
 	}

@@ -88,11 +88,36 @@ type Credential struct {
 // access key id and the region of its scope. On failure the error is always
 // an *Error.
 func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
-	a, amzDate, secret, err := v.checkHeaders(r)
+	h, err := v.CheckHeaders(r)
 	if err != nil {
 		return Credential{}, err
 	}
+	return v.VerifyBody(r, h, body)
+}
 
+// Headers is what CheckHeaders found in a request's headers, for
+// VerifyBody to finish the verification with.
+type Headers struct {
+	a       auth
+	amzDate string // the request time, in X-Amz-Date's form
+	secret  string
+}
+
+// CheckHeaders runs the checks of Verify that need no body: the
+// Authorization header's form, the credential scope, the access key and the
+// request time. A server calls it before it reads a body, so that a request
+// that cannot verify holds no buffer, then VerifyBody with what it returned.
+// The error is always an *Error.
+func (v *Verifier) CheckHeaders(r *http.Request) (Headers, error) {
+	a, amzDate, secret, err := v.checkHeaders(r)
+	return Headers{a, amzDate, secret}, err
+}
+
+// VerifyBody finishes the verification of r, whose headers CheckHeaders
+// accepted as h, against its complete body; it returns what Verify
+// returns.
+func (v *Verifier) VerifyBody(r *http.Request, h Headers, body []byte) (Credential, error) {
+	a, amzDate, secret := h.a, h.amzDate, h.secret
 	payloadHash := sha256.Sum256(body)
 	var payloadHex [2 * sha256.Size]byte
 	hex.Encode(payloadHex[:], payloadHash[:])
@@ -136,15 +161,6 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 		v.keys.put(key, a.accessKeyID, secret, a.date, a.region, a.service)
 	}
 	return Credential{AccessKeyID: a.accessKeyID, Region: a.region}, nil
-}
-
-// CheckHeaders runs the checks of Verify that need no body: the
-// Authorization header's form, the credential scope, the access key and the
-// request time. A server calls it before it reads a body, so that a request
-// that cannot verify holds no buffer. The error is always an *Error.
-func (v *Verifier) CheckHeaders(r *http.Request) error {
-	_, _, _, err := v.checkHeaders(r)
-	return err
 }
 
 // checkHeaders runs every check of Verify that needs no body. It returns
