@@ -104,6 +104,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", app.DefaultMaxInFlight, "requests served at once; beyond it requests are throttled at once")
 	fs.Int64Var(&cfg.Limits.MaxBodyBytesInFlight, "max-body-bytes-in-flight", app.DefaultMaxBodyBytesInFlight, "bytes of request bodies held at once; beyond it requests are throttled at once")
 	fs.IntVar(&cfg.Server.MaxConnections, "max-connections", restjson.DefaultMaxConnections, "connections open at once; further ones wait to be accepted")
+	fs.IntVar(&cfg.Server.MaxConnectionsPerClient, "max-connections-per-client", restjson.DefaultMaxConnectionsPerClient, "connections open at once from one client address; further ones are throttled")
 	fs.DurationVar(&cfg.Server.ReadHeaderTimeout, "read-header-timeout", restjson.DefaultReadHeaderTimeout, "time a client has to send a request's headers")
 	fs.DurationVar(&cfg.Server.ReadTimeout, "read-timeout", restjson.DefaultReadTimeout, "time a client has to send a whole request")
 	fs.DurationVar(&cfg.Server.WriteTimeout, "write-timeout", restjson.DefaultWriteTimeout, "time from a request's headers to the end of its answer")
@@ -130,6 +131,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error
 		name string
 		v    int64
 	}{{"--max-in-flight", int64(cfg.Limits.MaxInFlight)}, {"--max-connections", int64(cfg.Server.MaxConnections)},
+		{"--max-connections-per-client", int64(cfg.Server.MaxConnectionsPerClient)},
 		{"--max-body-bytes-in-flight", cfg.Limits.MaxBodyBytesInFlight}} {
 		if f.v < 1 {
 			return cfg, fmt.Errorf("%s must be at least 1, not %d", f.name, f.v)

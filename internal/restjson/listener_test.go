@@ -289,3 +289,51 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 		t.Fatalf("the refusal took %v", d)
 	}
 }
+
+// TestConnectionsPerClientAreBounded holds MaxConnectionsPerClient
+// connections from 127.0.0.1 open: a further one from there is answered 429
+// ThrottlingException and closed; once one closes, it is served again.
+func TestConnectionsPerClientAreBounded(t *testing.T) {
+	const bound = 3
+	srv := testserver.Start(t, func(c *app.Config) { c.Server = restjson.ServerLimits{MaxConnectionsPerClient: bound} })
+	addr := srv.Main.Addr()
+	var held []net.Conn
+	for range bound {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		held = append(held, c)
+	}
+	resp, body := rawExchange(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	wantAWSError(t, resp, body, http.StatusTooManyRequests, "ThrottlingException")
+	var e struct{ ServiceCode, QuotaCode string }
+	if err := json.Unmarshal(body, &e); err != nil || e.ServiceCode != "ssm-incidents" || e.QuotaCode != restjson.QuotaConnectionsPerClient {
+		t.Fatalf("body %s, want serviceCode ssm-incidents and quotaCode %s", body, restjson.QuotaConnectionsPerClient)
+	}
+	held[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get(srv.Endpoint + "/healthz")
+		if err == nil && resp.StatusCode == http.StatusOK {
+			resp.Body.Close()
+			break
+		}
+		if err == nil {
+			resp.Body.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not served after a connection closed: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range held[1:] {
+		c.Close()
+	}
+}

@@ -3,10 +3,12 @@ package restjson
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +33,10 @@ type ServerLimits struct {
 	// MaxConnections bounds the connections open at once; further ones wait
 	// to be accepted until one closes.
 	MaxConnections int
+	// MaxConnectionsPerClient bounds the connections open at once from one
+	// client address; a further one is answered 429 ThrottlingException
+	// and closed.
+	MaxConnectionsPerClient int
 }
 
 // Defaults of ServerLimits.
@@ -41,6 +47,9 @@ const (
 	DefaultWriteTimeout      = 60 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
 	DefaultMaxConnections    = 1024
+	// DefaultMaxConnectionsPerClient leaves room for many clients behind
+	// one proxy or NAT address while no single address takes them all.
+	DefaultMaxConnectionsPerClient = 256
 )
 
 func (l ServerLimits) withDefaults() ServerLimits {
@@ -58,6 +67,9 @@ func (l ServerLimits) withDefaults() ServerLimits {
 	def(&l.IdleTimeout, DefaultIdleTimeout)
 	if l.MaxConnections <= 0 {
 		l.MaxConnections = DefaultMaxConnections
+	}
+	if l.MaxConnectionsPerClient <= 0 {
+		l.MaxConnectionsPerClient = DefaultMaxConnectionsPerClient
 	}
 	return l
 }
@@ -81,8 +93,89 @@ func NewServer(h http.Handler, ln net.Listener, limits ServerLimits) (*http.Serv
 		// without an operation.
 		DisableGeneralOptionsHandler: true,
 	}
+	ln = &clientLimitListener{Listener: ln, max: limits.MaxConnectionsPerClient, open: map[string]int{}, refusing: make(chan struct{}, maxRefusing)}
 	ln = netutil.LimitListener(&awsErrorListener{Listener: ln, maxHeaderBytes: limits.MaxHeaderBytes}, limits.MaxConnections)
 	return srv, ln
+}
+
+// clientLimitListener hands out at most max connections open at once from
+// one client address; it refuses the others itself.
+type clientLimitListener struct {
+	net.Listener
+	max      int
+	mu       sync.Mutex
+	open     map[string]int // connections open, by client address
+	refusing chan struct{}  // a token per refusal being written
+}
+
+// maxRefusing bounds the refusals written at once; beyond it a connection
+// over its client's bound is closed without an answer.
+const maxRefusing = 64
+
+func (l *clientLimitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		host := c.RemoteAddr().String()
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		l.mu.Lock()
+		if l.open[host] >= l.max {
+			l.mu.Unlock()
+			l.refuse(c)
+			continue
+		}
+		l.open[host]++
+		l.mu.Unlock()
+		return &clientConn{Conn: c, release: func() { l.release(host) }}, nil
+	}
+}
+
+func (l *clientLimitListener) release(host string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[host]--; l.open[host] <= 0 {
+		delete(l.open, host)
+	}
+}
+
+// refuse answers c with a ThrottlingException and closes it, reading what
+// the client sends for a moment so that the answer is not lost to a reset.
+func (l *clientLimitListener) refuse(c net.Conn) {
+	select {
+	case l.refusing <- struct{}{}:
+	default:
+		c.Close()
+		return
+	}
+	go func() {
+		defer func() { <-l.refusing }()
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(time.Second))
+		c.Write(awsAnswer(http.StatusTooManyRequests, &wireError{code: "ThrottlingException",
+			Message:   "Too many connections from this client are open. Close one, or retry the request later.",
+			QuotaCode: QuotaConnectionsPerClient, ServiceCode: serviceCode}))
+		if tc, ok := c.(interface{ CloseWrite() error }); ok {
+			tc.CloseWrite()
+		}
+		io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+	}()
+}
+
+// clientConn is a connection counted against its client's bound until it
+// closes.
+type clientConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *clientConn) Close() error {
+	c.once.Do(c.release)
+	return c.Conn.Close()
 }
 
 // awsErrorListener hands out connections whose answers from net/http
@@ -164,7 +257,13 @@ func netHTTPErrorAnswer(code int, text string, maxHeaderBytes int) []byte {
 		}
 		code = http.StatusBadRequest
 	}
-	body, _ := json.Marshal(&e)
+	return awsAnswer(code, &e)
+}
+
+// awsAnswer is a whole HTTP answer of status code with the error e, after
+// which the connection closes.
+func awsAnswer(code int, e *wireError) []byte {
+	body, _ := json.Marshal(e)
 	var b bytes.Buffer
 	b.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n")
 	b.WriteString("Content-Type: application/json\r\n")

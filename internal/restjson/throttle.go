@@ -17,6 +17,9 @@ const (
 	QuotaReadRate  = "read-requests-per-second"
 	QuotaWriteRate = "write-requests-per-second"
 	QuotaInFlight  = "requests-in-flight"
+	// QuotaConnectionsPerClient is the bound of connections open at once
+	// from one client address (ServerLimits.MaxConnectionsPerClient).
+	QuotaConnectionsPerClient = "connections-per-client"
 )
 
 // Limits bound the requests a Handler serves. Zero fields impose no limit.
