@@ -45,7 +45,8 @@ type Config struct {
 
 	// Limits are the per-account request rates and the bound of requests in
 	// flight. Zero fields impose no limit: the flags of incidentd serve
-	// give the defaults (DefaultReadRate, DefaultWriteRate, DefaultMaxInFlight).
+	// give the defaults (DefaultReadRate, DefaultWriteRate, DefaultMaxInFlight,
+	// DefaultMaxBodyBytesInFlight).
 	Limits restjson.Limits
 	// Server bounds each connection; zero fields take restjson's defaults.
 	Server restjson.ServerLimits
