@@ -93,12 +93,12 @@ func BenchmarkThrottle(b *testing.B) {
 	th := newThrottle(Limits{ReadRate: 1e9, WriteRate: 1e9, MaxInFlight: 256})
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := th.enter(); err != nil {
+		if err := th.inFlight.take(1); err != nil {
 			b.Fatal(err)
 		}
 		if err := th.allow("111122223333", "UpdateIncidentRecord"); err != nil {
 			b.Fatal(err)
 		}
-		th.leave()
+		th.inFlight.give(1)
 	}
 }

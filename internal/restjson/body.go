@@ -18,13 +18,32 @@ const minGzipBytes = 1 << 10
 // fraction of their size.
 const gzipLevel = gzip.BestSpeed
 
-var (
-	gzipWriters = sync.Pool{New: func() any {
-		w, _ := gzip.NewWriterLevel(nil, gzipLevel)
-		return w
-	}}
-	gzipBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-)
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(nil, gzipLevel)
+	return w
+}}
+
+// buffers holds the buffers of request bodies and compressed answers for
+// reuse.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer bounds the buffers kept for reuse, so that a few large
+// requests do not pin their memory.
+const maxPooledBuffer = 64 << 10
+
+// getBuffer returns an empty buffer; give it back with putBuffer.
+func getBuffer() *bytes.Buffer {
+	b := buffers.Get().(*bytes.Buffer)
+	b.Reset()
+	return b
+}
+
+// putBuffer keeps b for reuse unless it has grown past maxPooledBuffer.
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		buffers.Put(b)
+	}
+}
 
 // writeBody writes a JSON answer with its status, always with
 // Content-Length, gzip-compressed when it is large enough and the request
@@ -34,18 +53,13 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, b []byte, log
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if len(b) >= minGzipBytes && acceptsGzip(r) {
-		buf := gzipBuffers.Get().(*bytes.Buffer)
-		buf.Reset()
+		buf := getBuffer()
+		defer putBuffer(buf)
 		zw := gzipWriters.Get().(*gzip.Writer)
 		zw.Reset(buf)
 		zw.Write(b)
 		zw.Close()
 		gzipWriters.Put(zw)
-		defer func() {
-			if buf.Cap() <= maxPooledBody {
-				gzipBuffers.Put(buf)
-			}
-		}()
 		b = buf.Bytes()
 		h.Set("Content-Encoding", "gzip")
 		h.Add("Vary", "Accept-Encoding")

@@ -18,7 +18,6 @@ import (
 	"path"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,7 +54,6 @@ type Handler struct {
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	ops      map[string]opFunc
-	bodies   sync.Pool
 	throttle *throttle
 	unknown  http.Handler // answers UnknownOperationException
 }
@@ -70,7 +68,6 @@ func New(svc *service.Service, keys map[string]Key, log *slog.Logger, now func()
 
 func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
 	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: ops, throttle: newThrottle(Limits{})}
-	h.bodies.New = func() any { return new(bytes.Buffer) }
 	h.verifier = &sigv4.Verifier{
 		Service: SigningName,
 		Now:     now,
@@ -184,13 +181,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 	if charge < 0 {
 		charge = MaxBodyBytes
 	}
-	if err := h.throttle.reserveBody(charge); err != nil {
+	if err := h.throttle.bodies.take(charge); err != nil {
 		return "", 0, err
 	}
-	defer h.throttle.releaseBody(charge)
-	buf := h.bodies.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer h.putBody(buf)
+	defer h.throttle.bodies.give(charge)
+	buf := getBuffer()
+	defer putBuffer(buf)
 	if r.ContentLength > 0 {
 		// Room for the whole body and the final empty read, so that the
 		// buffer is never grown by doubling.
@@ -203,10 +199,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 
 	// Past the bound of requests in flight, answer at once: work queued
 	// without limit only makes every answer late.
-	if err := h.throttle.enter(); err != nil {
+	if err := h.throttle.inFlight.take(1); err != nil {
 		return "", 0, err
 	}
-	defer h.throttle.leave()
+	defer h.throttle.inFlight.give(1)
 
 	cred, err := h.verifier.VerifyBody(r, signed, body)
 	if err != nil {
@@ -242,16 +238,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 		return principal, 0, err
 	}
 	return principal, op.Status, writeOutput(w, r, op, out, h.log, requestID)
-}
-
-// maxPooledBody bounds the body buffers kept for reuse, so that a few large
-// requests do not pin their memory.
-const maxPooledBody = 64 << 10
-
-func (h *Handler) putBody(buf *bytes.Buffer) {
-	if buf.Cap() <= maxPooledBody {
-		h.bodies.Put(buf)
-	}
 }
 
 var errBodyTooLarge = &protocolError{"RequestEntityTooLargeException", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/incidentd/incidentd/internal/domain"
 	"golang.org/x/net/netutil"
 )
 
@@ -155,14 +156,17 @@ func (l *clientLimitListener) refuse(c net.Conn) {
 		defer func() { <-l.refusing }()
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(time.Second))
-		c.Write(awsAnswer(http.StatusTooManyRequests, &wireError{code: "ThrottlingException",
-			Message:   "Too many connections from this client are open. Close one, or retry the request later.",
-			QuotaCode: QuotaConnectionsPerClient, ServiceCode: serviceCode}))
+		c.Write(awsAnswer(toWire(errTooManyConnections)))
 		if tc, ok := c.(interface{ CloseWrite() error }); ok {
 			tc.CloseWrite()
 		}
 		io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 	}()
+}
+
+var errTooManyConnections = &domain.ThrottlingError{
+	Message:   "Too many connections from this client are open. Close one, or retry the request later.",
+	QuotaCode: QuotaConnectionsPerClient,
 }
 
 // clientConn is a connection counted against its client's bound until it
@@ -234,36 +238,31 @@ func (c *awsErrorConn) Write(p []byte) (int, error) {
 // netHTTPErrorAnswer is the AWS error answer for an answer net/http wrote
 // itself with status code and text.
 func netHTTPErrorAnswer(code int, text string, maxHeaderBytes int) []byte {
-	var e wireError
+	var e *protocolError
 	switch code {
 	case http.StatusRequestHeaderFieldsTooLarge:
-		e.code = "RequestHeaderSectionTooLarge"
-		e.Message = "The request's header section is larger than " + strconv.Itoa(maxHeaderBytes) + " bytes."
+		e = &protocolError{"RequestHeaderSectionTooLarge", "The request's header section is larger than " + strconv.Itoa(maxHeaderBytes) + " bytes."}
 	case http.StatusNotImplemented:
-		e.code = "NotImplementedException"
-		e.Message = "The request's transfer encoding is not supported."
+		e = &protocolError{"NotImplementedException", "The request's transfer encoding is not supported."}
 	case http.StatusExpectationFailed:
-		e.code = "ExpectationFailedException"
-		e.Message = "The request's Expect header cannot be met: only 100-continue is supported."
+		e = &protocolError{"ExpectationFailedException", "The request's Expect header cannot be met: only 100-continue is supported."}
 	case http.StatusHTTPVersionNotSupported:
-		e.code = "HTTPVersionNotSupportedException"
-		e.Message = "The request's HTTP version is not supported: use HTTP/1.1."
+		e = &protocolError{"HTTPVersionNotSupportedException", "The request's HTTP version is not supported: use HTTP/1.1."}
 	default:
 		// text is "400 Bad Request", possibly followed by ": why".
-		e.code = "BadRequestException"
-		e.Message = "The request is not a valid HTTP/1.1 request."
+		e = &protocolError{"BadRequestException", "The request is not a valid HTTP/1.1 request."}
 		if _, why, ok := strings.Cut(text, ": "); ok {
-			e.Message = "The request is not a valid HTTP/1.1 request: " + why + "."
+			e.message = "The request is not a valid HTTP/1.1 request: " + why + "."
 		}
-		code = http.StatusBadRequest
 	}
-	return awsAnswer(code, &e)
+	return awsAnswer(toWire(e))
 }
 
-// awsAnswer is a whole HTTP answer of status code with the error e, after
-// which the connection closes.
-func awsAnswer(code int, e *wireError) []byte {
+// awsAnswer is a whole HTTP answer of the error e, with the status of its
+// code, after which the connection closes.
+func awsAnswer(e *wireError) []byte {
 	body, _ := json.Marshal(e)
+	code := e.status()
 	var b bytes.Buffer
 	b.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n")
 	b.WriteString("Content-Type: application/json\r\n")

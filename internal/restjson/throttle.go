@@ -41,13 +41,40 @@ type Limits struct {
 const burstSeconds = 2
 
 // throttle applies Limits: a token bucket per account and kind of request,
-// and a counting semaphore of requests in flight.
+// and bounds of the requests and of the body bytes in flight.
 type throttle struct {
 	limits   Limits
-	inFlight chan struct{}       // nil: no bound
-	bodies   *semaphore.Weighted // nil: no bound
+	inFlight bound // requests
+	bodies   bound // bytes of their bodies
 	mu       sync.RWMutex
 	buckets  map[bucketKey]*bucket
+}
+
+// bound is a count of what is in flight that may not pass a limit; the zero
+// value bounds nothing.
+type bound struct{ s *semaphore.Weighted }
+
+func newBound(limit int64) bound {
+	if limit <= 0 {
+		return bound{}
+	}
+	return bound{semaphore.NewWeighted(limit)}
+}
+
+// take takes n of the bound; the caller gives them back once it has
+// answered. When n are not free it returns errOverloaded at once.
+func (b bound) take(n int64) error {
+	if b.s == nil || n <= 0 || b.s.TryAcquire(n) {
+		return nil
+	}
+	return errOverloaded
+}
+
+// give gives back what a successful take(n) took.
+func (b bound) give(n int64) {
+	if b.s != nil && n > 0 {
+		b.s.Release(n)
+	}
 }
 
 // bucket is an account's token bucket for one kind of request, and the
@@ -80,62 +107,17 @@ type bucketKey struct {
 }
 
 func newThrottle(l Limits) *throttle {
-	t := &throttle{limits: l, buckets: map[bucketKey]*bucket{}}
-	if l.MaxInFlight > 0 {
-		t.inFlight = make(chan struct{}, l.MaxInFlight)
-	}
-	if l.MaxBodyBytesInFlight > 0 {
-		t.bodies = semaphore.NewWeighted(l.MaxBodyBytesInFlight)
-	}
-	return t
-}
-
-// reserveBody takes n bytes of the bound of bodies in flight; the caller
-// calls releaseBody(n) once it has answered. It returns errOverloaded when
-// they are not free.
-func (t *throttle) reserveBody(n int64) error {
-	if t.bodies == nil || n <= 0 {
-		return nil
-	}
-	if !t.bodies.TryAcquire(n) {
-		return errOverloaded
-	}
-	return nil
-}
-
-// releaseBody gives back what a successful reserveBody(n) took.
-func (t *throttle) releaseBody(n int64) {
-	if t.bodies != nil && n > 0 {
-		t.bodies.Release(n)
+	return &throttle{
+		limits:   l,
+		inFlight: newBound(int64(l.MaxInFlight)),
+		bodies:   newBound(l.MaxBodyBytesInFlight),
+		buckets:  map[bucketKey]*bucket{},
 	}
 }
 
-var (
-	errOverloaded = &domain.ThrottlingError{
-		Message:   "The service is serving too many requests at once. Retry the request.",
-		QuotaCode: QuotaInFlight,
-	}
-)
-
-// enter takes a place among the requests in flight; the caller calls leave
-// when it has answered. It returns errOverloaded when every place is taken.
-func (t *throttle) enter() error {
-	if t.inFlight == nil {
-		return nil
-	}
-	select {
-	case t.inFlight <- struct{}{}:
-		return nil
-	default:
-		return errOverloaded
-	}
-}
-
-// leave gives back the place taken by a successful enter.
-func (t *throttle) leave() {
-	if t.inFlight != nil {
-		<-t.inFlight
-	}
+var errOverloaded = &domain.ThrottlingError{
+	Message:   "The service is serving too many requests at once. Retry the request.",
+	QuotaCode: QuotaInFlight,
 }
 
 // allow takes a token of the account's bucket for the operation, or returns
