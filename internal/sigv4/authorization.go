@@ -34,8 +34,7 @@ func ParseAuthorization(header string) (Authorization, error) {
 		return Authorization{}, e
 	}
 	if a.terminator != terminator {
-		return Authorization{}, &Error{CodeInvalidSignature,
-			"Credential should be scoped with a valid terminator: '" + terminator + "', not '" + echo(a.terminator) + "'. "}
+		return Authorization{}, &Error{CodeInvalidSignature, msgTerminator(a.terminator)}
 	}
 	return Authorization{
 		AccessKeyID:   a.accessKeyID,
@@ -161,6 +160,12 @@ func (a *auth) checkCredential() *Error {
 	a.scope = a.credential[len(parts[0])+1:]
 	a.date, a.region, a.service, a.terminator = parts[1], parts[2], parts[3], parts[4]
 	return nil
+}
+
+// msgTerminator is AWS's message for a credential scope that ends in t
+// rather than aws4_request.
+func msgTerminator(t string) string {
+	return "Credential should be scoped with a valid terminator: '" + terminator + "', not '" + echo(t) + "'. "
 }
 
 // maxEcho bounds what an error message repeats of a request's header.

@@ -109,15 +109,76 @@ type Headers struct {
 // that cannot verify holds no buffer, then VerifyBody with what it returned.
 // The error is always an *Error.
 func (v *Verifier) CheckHeaders(r *http.Request) (Headers, error) {
-	a, amzDate, secret, err := v.checkHeaders(r)
-	return Headers{a, amzDate, secret}, err
+	header := r.Header.Get("Authorization")
+	if header == "" {
+		return Headers{}, &Error{CodeMissingAuthenticationToken, msgMissingToken}
+	}
+
+	// The request time: X-Amz-Date, or failing that the HTTP Date header.
+	amzDate := r.Header.Get("X-Amz-Date")
+	dateHeader := ""
+	if amzDate == "" {
+		dateHeader = r.Header.Get("Date")
+	}
+	hasDate := amzDate != "" || dateHeader != ""
+
+	a, e := parse(header)
+	if e != nil {
+		return Headers{}, e
+	}
+	if a.missing != 0 || !hasDate {
+		return Headers{}, incomplete(header, a.missing, !hasDate)
+	}
+	if e := a.checkCredential(); e != nil {
+		return Headers{}, e
+	}
+	if !signsHost(a.signedHeaders) {
+		return Headers{}, &Error{CodeInvalidSignature, msgHostNotSigned}
+	}
+
+	var reqTime time.Time
+	if amzDate != "" {
+		t, err := time.Parse(amzDateLayout, amzDate)
+		if err != nil {
+			return Headers{}, &Error{CodeIncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '" + echo(amzDate) +
+				"'. See http://en.wikipedia.org/wiki/ISO_8601"}
+		}
+		reqTime = t
+	} else {
+		t, err := http.ParseTime(dateHeader)
+		if err != nil {
+			return Headers{}, &Error{CodeIncompleteSignature, "Date must be in RFC 1123 format. Got '" + echo(dateHeader) + "'."}
+		}
+		reqTime = t.UTC()
+		amzDate = reqTime.Format(amzDateLayout)
+	}
+
+	if msg := scopeErrors(a, v.Service, amzDate); msg != "" {
+		return Headers{}, &Error{CodeInvalidSignature, msg}
+	}
+
+	var (
+		secret string
+		ok     bool
+	)
+	if v.Lookup != nil {
+		secret, ok = v.Lookup(a.accessKeyID)
+	}
+	if !ok {
+		return Headers{}, &Error{CodeUnrecognizedClient, msgUnrecognized}
+	}
+
+	if e := v.checkTime(reqTime); e != nil {
+		return Headers{}, e
+	}
+	return Headers{a, amzDate, secret}, nil
 }
 
 // VerifyBody finishes the verification of r, whose headers CheckHeaders
 // accepted as h, against its complete body; it returns what Verify
 // returns.
 func (v *Verifier) VerifyBody(r *http.Request, h Headers, body []byte) (Credential, error) {
-	a, amzDate, secret := h.a, h.amzDate, h.secret
+	a := h.a
 	payloadHash := sha256.Sum256(body)
 	var payloadHex [2 * sha256.Size]byte
 	hex.Encode(payloadHex[:], payloadHash[:])
@@ -132,10 +193,10 @@ func (v *Verifier) VerifyBody(r *http.Request, h Headers, body []byte) (Credenti
 		return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
 	}
 
-	key := v.keys.lookup(a.accessKeyID, secret, a.date, a.region, a.service)
+	key := v.keys.lookup(a.accessKeyID, h.secret, a.date, a.region, a.service)
 	cached := key != nil
 	if !cached {
-		key = newSigningKey(deriveKey(secret, a.date, a.region, a.service))
+		key = newSigningKey(deriveKey(h.secret, a.date, a.region, a.service))
 	}
 
 	st := getState()
@@ -146,7 +207,7 @@ func (v *Verifier) VerifyBody(r *http.Request, h Headers, body []byte) (Credenti
 	// The string to sign is hashed after the key's inner pad; see signingKey.
 	b := append(st.buf[:0], key.ipad[:]...)
 	b = append(b, algorithm+"\n"...)
-	b = append(b, amzDate...)
+	b = append(b, h.amzDate...)
 	b = append(b, '\n')
 	b = append(b, a.scope...)
 	b = append(b, '\n')
@@ -158,78 +219,9 @@ func (v *Verifier) VerifyBody(r *http.Request, h Headers, body []byte) (Credenti
 		return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
 	}
 	if !cached {
-		v.keys.put(key, a.accessKeyID, secret, a.date, a.region, a.service)
+		v.keys.put(key, a.accessKeyID, h.secret, a.date, a.region, a.service)
 	}
 	return Credential{AccessKeyID: a.accessKeyID, Region: a.region}, nil
-}
-
-// checkHeaders runs every check of Verify that needs no body. It returns
-// the parsed header, the request time (X-Amz-Date's form) and the secret of
-// its access key.
-func (v *Verifier) checkHeaders(r *http.Request) (auth, string, string, error) {
-	header := r.Header.Get("Authorization")
-	if header == "" {
-		return auth{}, "", "", &Error{CodeMissingAuthenticationToken, msgMissingToken}
-	}
-
-	// The request time: X-Amz-Date, or failing that the HTTP Date header.
-	amzDate := r.Header.Get("X-Amz-Date")
-	dateHeader := ""
-	if amzDate == "" {
-		dateHeader = r.Header.Get("Date")
-	}
-	hasDate := amzDate != "" || dateHeader != ""
-
-	a, e := parse(header)
-	if e != nil {
-		return auth{}, "", "", e
-	}
-	if a.missing != 0 || !hasDate {
-		return auth{}, "", "", incomplete(header, a.missing, !hasDate)
-	}
-	if e := a.checkCredential(); e != nil {
-		return auth{}, "", "", e
-	}
-	if !signsHost(a.signedHeaders) {
-		return auth{}, "", "", &Error{CodeInvalidSignature, msgHostNotSigned}
-	}
-
-	var reqTime time.Time
-	if amzDate != "" {
-		t, err := time.Parse(amzDateLayout, amzDate)
-		if err != nil {
-			return auth{}, "", "", &Error{CodeIncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '" + echo(amzDate) +
-				"'. See http://en.wikipedia.org/wiki/ISO_8601"}
-		}
-		reqTime = t
-	} else {
-		t, err := http.ParseTime(dateHeader)
-		if err != nil {
-			return auth{}, "", "", &Error{CodeIncompleteSignature, "Date must be in RFC 1123 format. Got '" + echo(dateHeader) + "'."}
-		}
-		reqTime = t.UTC()
-		amzDate = reqTime.Format(amzDateLayout)
-	}
-
-	if msg := scopeErrors(a, v.Service, amzDate); msg != "" {
-		return auth{}, "", "", &Error{CodeInvalidSignature, msg}
-	}
-
-	var (
-		secret string
-		ok     bool
-	)
-	if v.Lookup != nil {
-		secret, ok = v.Lookup(a.accessKeyID)
-	}
-	if !ok {
-		return auth{}, "", "", &Error{CodeUnrecognizedClient, msgUnrecognized}
-	}
-
-	if e := v.checkTime(reqTime); e != nil {
-		return auth{}, "", "", e
-	}
-	return a, amzDate, secret, nil
 }
 
 // checkTime reports whether t lies within MaxSkew of the server's clock,
@@ -294,7 +286,7 @@ func scopeErrors(a auth, service, amzDate string) string {
 		msg += "Credential should be scoped to correct service: '" + service + "'. "
 	}
 	if a.terminator != terminator {
-		msg += "Credential should be scoped with a valid terminator: '" + terminator + "', not '" + echo(a.terminator) + "'. "
+		msg += msgTerminator(a.terminator)
 	}
 	if day := amzDate[:8]; a.date != day {
 		msg += "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '" +
