@@ -190,19 +190,16 @@ func TestSlowClientsAreCut(t *testing.T) {
 	}
 }
 
-// TestConnectionsAreBounded holds MaxConnections idle connections open: a
-// further client waits until one of them closes.
-func TestConnectionsAreBounded(t *testing.T) {
-	const bound = 3
-	srv := testserver.Start(t, func(c *app.Config) { c.Server = restjson.ServerLimits{MaxConnections: bound} })
-	addr := srv.Main.Addr()
+// holdConnections opens n connections to addr and serves each one request,
+// so that each is surely accepted, then keeps them alive and idle.
+func holdConnections(t *testing.T, addr string, n int) []net.Conn {
+	t.Helper()
 	var held []net.Conn
-	for range bound {
+	for range n {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Each is served once, so it is surely accepted, then kept alive.
 		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
@@ -211,6 +208,16 @@ func TestConnectionsAreBounded(t *testing.T) {
 		resp.Body.Close()
 		held = append(held, c)
 	}
+	return held
+}
+
+// TestConnectionsAreBounded holds MaxConnections idle connections open: a
+// further client waits until one of them closes.
+func TestConnectionsAreBounded(t *testing.T) {
+	const bound = 3
+	srv := testserver.Start(t, func(c *app.Config) { c.Server = restjson.ServerLimits{MaxConnections: bound} })
+	addr := srv.Main.Addr()
+	held := holdConnections(t, addr, bound)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 500 * time.Millisecond}
 	if resp, err := client.Get(srv.Endpoint + "/healthz"); err == nil {
 		resp.Body.Close()
@@ -297,20 +304,7 @@ func TestConnectionsPerClientAreBounded(t *testing.T) {
 	const bound = 3
 	srv := testserver.Start(t, func(c *app.Config) { c.Server = restjson.ServerLimits{MaxConnectionsPerClient: bound} })
 	addr := srv.Main.Addr()
-	var held []net.Conn
-	for range bound {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		held = append(held, c)
-	}
+	held := holdConnections(t, addr, bound)
 	resp, body := rawExchange(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	wantAWSError(t, resp, body, http.StatusTooManyRequests, "ThrottlingException")
 	var e struct{ ServiceCode, QuotaCode string }
