@@ -113,9 +113,11 @@ func OpenStore(ctx context.Context, cfg Config) (domain.Store, error) {
 	return sqlite.Open(ctx, cfg.DataDir)
 }
 
-// Open starts the server: storage, keys, listener. It returns once
-// /healthz answers.
-func (m *Main) Open(ctx context.Context) error {
+// Open starts the server: listener, keys, storage. It returns once
+// /healthz answers. The listener is bound first, so that a start that cannot
+// listen creates nothing; a start that fails later removes what it created
+// (generated credentials, a new database, the data directory).
+func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Out == nil {
 		m.Out = os.Stderr
 	}
@@ -128,7 +130,22 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Config.Addr == "" {
 		m.Config.Addr = DefaultAddr
 	}
-	keys, err := loadKeys(m.Config, m.Out)
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return err
+	}
+	created := newCreations(m.Config.DataDir)
+	defer func() {
+		if err != nil {
+			ln.Close()
+			if m.Store != nil {
+				m.Store.Close()
+				m.Store = nil
+			}
+			created.undo()
+		}
+	}()
+	keys, err := loadKeys(m.Config, m.Out, m.Log)
 	if err != nil {
 		return err
 	}
@@ -139,12 +156,6 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Store = store
 	svc, err := service.New(ctx, store, m.Config.Service, m.Config.Now)
 	if err != nil {
-		store.Close()
-		return err
-	}
-	ln, err := net.Listen("tcp", m.Config.Addr)
-	if err != nil {
-		store.Close()
 		return err
 	}
 	h := restjson.New(svc, keys, m.Log, m.Config.Now)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/incidentd/incidentd/internal/sqlite"
 )
 
 // checkPermissions refuses a data directory, or a credentials file
@@ -97,4 +99,37 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// creations remembers which of the files a start may create did not exist
+// before it, so that a failed start can remove them again.
+type creations struct {
+	paths []string // to remove, files before their directory
+}
+
+// newCreations notes which of the data directory, its generated
+// credentials and its database (with the database's log and shared-memory
+// files) are missing now.
+func newCreations(dataDir string) *creations {
+	c := &creations{}
+	for _, p := range []string{
+		filepath.Join(dataDir, CredentialsFileName),
+		filepath.Join(dataDir, sqlite.FileName),
+		filepath.Join(dataDir, sqlite.FileName+"-wal"),
+		filepath.Join(dataDir, sqlite.FileName+"-shm"),
+		dataDir,
+	} {
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			c.paths = append(c.paths, p)
+		}
+	}
+	return c
+}
+
+// undo removes what was noted missing and exists now. The data directory is
+// removed only if it is empty by then: what else is in it is not incidentd's.
+func (c *creations) undo() {
+	for _, p := range c.paths {
+		os.Remove(p)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -46,20 +47,25 @@ func RootPrincipal(account string) string { return "arn:aws:iam::" + account + "
 // loadKeys returns the root key (from the config, or generated once into the
 // data directory) and the keys of the credentials file. First it checks the
 // permissions of the data directory and the credentials files (see
-// checkPermissions), writing warnings to out.
-func loadKeys(cfg Config, out io.Writer) (map[string]restjson.Key, error) {
+// checkPermissions), writing warnings to out. It logs which root key and
+// account are in use and where they come from (never a secret), and warns
+// when a key kept in the data directory is ignored.
+func loadKeys(cfg Config, out io.Writer, log *slog.Logger) (map[string]restjson.Key, error) {
 	if err := checkPermissions(cfg, out); err != nil {
 		return nil, err
 	}
 	root := storedCredentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, AccountID: cfg.AccountID}
+	var source string
 	switch {
 	case root == storedCredentials{}:
 		var err error
-		if root, err = generatedCredentials(cfg, out); err != nil {
+		if root, source, err = generatedCredentials(cfg, out); err != nil {
 			return nil, err
 		}
 	case root.AccessKeyID == "" || root.SecretAccessKey == "" || root.AccountID == "":
 		return nil, errors.New("set all of INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY and INCIDENTD_ACCOUNT_ID, or none of them to use generated credentials")
+	default:
+		source = "environment (INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY, INCIDENTD_ACCOUNT_ID)"
 	}
 	if !accountRE.MatchString(root.AccountID) {
 		return nil, fmt.Errorf("account id %q is not 12 digits", root.AccountID)
@@ -75,28 +81,63 @@ func loadKeys(cfg Config, out io.Writer) (map[string]restjson.Key, error) {
 			return nil, err
 		}
 	}
+	log.Info("root access key", "access_key_id", root.AccessKeyID, "account", root.AccountID, "source", source)
+	if cfg.CredentialsFile != "" {
+		accounts := map[string]bool{}
+		for id, k := range keys {
+			if id != root.AccessKeyID {
+				accounts[k.Account] = true
+			}
+		}
+		log.Info("further access keys", "file", cfg.CredentialsFile, "keys", len(keys)-1, "accounts", len(accounts))
+	}
+	if cfg.AccessKeyID != "" {
+		warnIgnoredStoredKey(cfg, keys, log)
+	}
 	return keys, nil
 }
 
+// warnIgnoredStoredKey warns when the data directory keeps generated
+// credentials whose key the environment's root key replaces: requests
+// signed with that key are refused, and the data of its account is not the
+// data of the account in use.
+func warnIgnoredStoredKey(cfg Config, keys map[string]restjson.Key, log *slog.Logger) {
+	path := filepath.Join(cfg.DataDir, CredentialsFileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var c storedCredentials
+	if json.Unmarshal(b, &c) != nil || c.AccessKeyID == "" {
+		log.Warn("ignoring the credentials file of the data directory: it does not hold a key", "file", path)
+		return
+	}
+	if k, ok := keys[c.AccessKeyID]; ok && k.SecretAccessKey == c.SecretAccessKey && k.Account == c.AccountID {
+		return
+	}
+	log.Warn("IGNORING the root key kept in the data directory, because INCIDENTD_ACCESS_KEY_ID is set: requests signed with it are refused, and its account's data is not shown to the key in use; unset INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY and INCIDENTD_ACCOUNT_ID to use it",
+		"file", path, "ignored_access_key_id", c.AccessKeyID, "ignored_account", c.AccountID,
+		"access_key_id", cfg.AccessKeyID, "account", cfg.AccountID)
+}
+
 // generatedCredentials returns the root credentials kept in the data
-// directory, generating and keeping them (see writeFileAtomic) on the first
-// start.
-func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, error) {
+// directory and where they come from, generating and keeping them (see
+// writeFileAtomic) on the first start.
+func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, string, error) {
 	path := filepath.Join(cfg.DataDir, CredentialsFileName)
 	var c storedCredentials
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if err := json.Unmarshal(b, &c); err != nil {
-			return c, fmt.Errorf("%s: %w", path, err)
+			return c, "", fmt.Errorf("%s: %w", path, err)
 		}
 		if c.AccessKeyID == "" || c.SecretAccessKey == "" || c.AccountID == "" {
-			return c, fmt.Errorf("%s: want all of accessKeyId, secretAccessKey and accountId", path)
+			return c, "", fmt.Errorf("%s: want all of accessKeyId, secretAccessKey and accountId", path)
 		}
-		fmt.Fprintf(out, "incidentd: using the credentials in %s\n", path)
-		return c, nil
+		return c, path, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return c, err
+		return c, "", err
 	}
 	c = storedCredentials{
 		AccessKeyID:     "AKID" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
@@ -104,11 +145,11 @@ func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, error) 
 		AccountID:       randomString("0123456789", 12),
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return c, err
+		return c, "", err
 	}
 	b, _ = json.MarshalIndent(c, "", "  ")
 	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
-		return c, err
+		return c, "", err
 	}
 	addr := cfg.Addr
 	if addr == "" {
@@ -116,10 +157,10 @@ func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, error) 
 	}
 	fmt.Fprintf(out, `incidentd: generated root credentials for account %s (kept in %s).
 Use them with any AWS client:
-  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
   aws --endpoint-url http://%s ssm-incidents list-replication-sets
 `, c.AccountID, path, c.AccessKeyID, c.SecretAccessKey, addr)
-	return c, nil
+	return c, "generated, kept in " + path, nil
 }
 
 func randomString(alphabet string, n int) string {
