@@ -1,19 +1,19 @@
 // Command incidentd is a self-hosted, wire-compatible AWS Systems Manager
-// Incident Manager (ssm-incidents).
-//
-//	incidentd serve   [--addr HOST:PORT] [--data DIR] [--database-url URL]
-//	incidentd migrate [--data DIR] [--database-url URL]
-//	incidentd version
+// Incident Manager (ssm-incidents). `incidentd help` lists its commands and
+// their flags.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,134 +22,297 @@ import (
 	"github.com/incidentd/incidentd/internal/service"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; without
+// it the module version of the build information is printed.
 var version = ""
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "incidentd:", err)
-		os.Exit(1)
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "incidentd:", err)
+		}
+		os.Exit(2)
 	}
 }
 
-const usage = `usage:
-  incidentd serve   [--addr HOST:PORT] [--data DIR] [--database-url URL]   run the server
-  incidentd migrate [--data DIR] [--database-url URL]                      apply schema migrations and exit
-  incidentd version                                                        print the version
-`
+// errUsage is returned once the usage text has said what is wrong.
+var errUsage = errors.New("usage")
+
+// A command is one subcommand of incidentd.
+type command struct {
+	name    string
+	args    string // what follows the name in the usage line
+	summary string
+	// flags registers the command's flags on fs, parsing into cfg.
+	flags func(fs *flag.FlagSet, cfg *options)
+	run   func(opts *options, stdout, stderr io.Writer) error
+}
+
+// options is what the flags of a command set.
+type options struct {
+	app.Config
+	logLevel          string
+	strictPermissions bool
+	backupTo          string
+}
+
+var commands []*command
+
+func init() {
+	commands = []*command{
+		{name: "serve", args: "[flags]", summary: "run the server", flags: serveFlags, run: func(o *options, _, stderr io.Writer) error {
+			return serve(o.Config, stderr)
+		}},
+		{name: "migrate", args: "[flags]", summary: "apply the schema migrations to the database and exit", flags: dataFlags, run: func(o *options, stdout, _ io.Writer) error {
+			store, err := app.OpenStore(context.Background(), o.Config)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "incidentd: schema is up to date")
+			return store.Close()
+		}},
+		{name: "version", summary: "print the version, the source revision and the Go version", run: func(_ *options, stdout, _ io.Writer) error {
+			fmt.Fprintln(stdout, versionString())
+			return nil
+		}},
+		{name: "help", args: "[COMMAND]", summary: "print this help, or the help of one command"},
+	}
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("missing subcommand")
+		printUsage(stderr)
+		return errUsage
 	}
-	switch args[0] {
-	case "serve":
-		cfg, err := parseFlags("serve", args[1:], stderr)
-		if err != nil {
-			return err
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		name = "help"
+	case "-version", "--version":
+		name = "version"
+	}
+	if name == "help" {
+		if len(args) > 2 {
+			printUsage(stderr)
+			return errUsage
 		}
-		return serve(cfg, stderr)
-	case "migrate":
-		cfg, err := parseFlags("migrate", args[1:], stderr)
-		if err != nil {
-			return err
+		if len(args) == 2 {
+			c := lookup(args[1])
+			if c == nil || c.name == "help" {
+				fmt.Fprintf(stderr, "incidentd: no command %q\n\n", args[1])
+				printUsage(stderr)
+				return errUsage
+			}
+			printCommand(stdout, c)
+			return nil
 		}
-		store, err := app.OpenStore(context.Background(), cfg)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, "incidentd: schema is up to date")
-		return store.Close()
-	case "version":
-		fmt.Fprintln(stdout, "incidentd", versionString())
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		printUsage(stdout)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown subcommand %q", args[0])
+	c := lookup(name)
+	if c == nil {
+		fmt.Fprintf(stderr, "incidentd: unknown command %q\n\n", name)
+		printUsage(stderr)
+		return errUsage
+	}
+	opts, err := parseCommand(c, args[1:], stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		printCommand(stdout, c)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return c.run(opts, stdout, stderr)
+}
+
+// parseCommand parses a command's flags; on a mistake it prints the
+// command's help to stderr after saying what is wrong.
+func parseCommand(c *command, args []string, stderr io.Writer) (*options, error) {
+	opts := &options{}
+	fs := flagSet(c, opts)
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, err
+	}
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err == nil && c.flags != nil {
+		err = opts.check(c)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "incidentd %s: %v\n\n", c.name, err)
+		printCommand(stderr, c)
+		return nil, errUsage
+	}
+	return opts, nil
+}
+
+func flagSet(c *command, opts *options) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	if c.flags != nil {
+		c.flags(fs, opts)
+	}
+	return fs
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "incidentd serves the API of AWS Systems Manager Incident Manager (ssm-incidents).\n\nUsage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace("incidentd "+c.name+" "+c.args), c.summary)
+	}
+	for _, c := range commands {
+		if c.flags != nil {
+			fmt.Fprintf(w, "\nFlags of incidentd %s:\n", c.name)
+			printFlags(w, flagSet(c, &options{}))
+		}
+	}
+}
+
+func printCommand(w io.Writer, c *command) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s.\n", strings.TrimSpace("incidentd "+c.name+" "+c.args), strings.ToUpper(c.summary[:1])+c.summary[1:])
+	if c.flags != nil {
+		fmt.Fprint(w, "\nFlags:\n")
+		printFlags(w, flagSet(c, &options{}))
+	}
+}
+
+// printFlags lists the flags of fs in the --name form the documentation
+// uses, each with its default.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if kind != "" {
+			line += " " + kind
+		}
+		fmt.Fprintf(w, "%s\n      %s", line, usage)
+		if f.DefValue == "" {
+			fmt.Fprint(w, " (default: none)")
+		} else {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 func versionString() string {
-	if version != "" {
-		return version
+	v := version
+	bi, ok := debug.ReadBuildInfo()
+	if v == "" && ok {
+		v = bi.Main.Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	if v == "" {
+		v = "(devel)"
 	}
-	return "(devel)"
+	s := "incidentd " + v
+	if ok {
+		var rev, at string
+		var modified bool
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.time":
+				at = kv.Value
+			case "vcs.modified":
+				modified = kv.Value == "true"
+			}
+		}
+		if rev != "" {
+			s += ", revision " + rev
+			if at != "" {
+				s += " of " + at
+			}
+			if modified {
+				s += " with uncommitted changes"
+			}
+		}
+	}
+	return s + ", " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
 }
 
-// parseFlags reads the flags of a subcommand and the INCIDENTD_* environment.
-func parseFlags(name string, args []string, stderr io.Writer) (app.Config, error) {
-	cfg := app.Config{
-		AccessKeyID:     os.Getenv("INCIDENTD_ACCESS_KEY_ID"),
-		SecretAccessKey: os.Getenv("INCIDENTD_SECRET_ACCESS_KEY"),
-		AccountID:       os.Getenv("INCIDENTD_ACCOUNT_ID"),
+// dataFlags are the flags of the commands that open the data directory.
+func dataFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.DataDir, "data", app.DefaultDataDir(), "`DIR` of the embedded database and the generated credentials")
+	fs.BoolVar(&o.strictPermissions, "strict-permissions", true, "refuse to start when the data directory or a credentials file is accessible by group or others (false: only warn)")
+}
+
+// serveFlags are the flags of incidentd serve; the root credentials come
+// from the INCIDENTD_* environment.
+func serveFlags(fs *flag.FlagSet, o *options) {
+	o.AccessKeyID = os.Getenv("INCIDENTD_ACCESS_KEY_ID")
+	o.SecretAccessKey = os.Getenv("INCIDENTD_SECRET_ACCESS_KEY")
+	o.AccountID = os.Getenv("INCIDENTD_ACCOUNT_ID")
+	fs.StringVar(&o.Addr, "addr", app.DefaultAddr, "`HOST:PORT` to serve the API on")
+	dataFlags(fs, o)
+	fs.StringVar(&o.CredentialsFile, "credentials-file", os.Getenv("INCIDENTD_CREDENTIALS_FILE"), "`FILE` of further access keys, one ACCESS_KEY_ID SECRET ACCOUNT_ID [PRINCIPAL_ARN] per line (or $INCIDENTD_CREDENTIALS_FILE)")
+	fs.DurationVar(&o.Service.ProvisioningDelay, "provisioning-delay", 0, "how long a new replication set or region reads CREATING")
+	fs.DurationVar(&o.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
+	fs.DurationVar(&o.Service.FindingLookback, "finding-lookback", service.DefaultFindingLookback, "how long before an incident's creation a change counts as a finding of it")
+	fs.IntVar(&o.Service.ResourcePoliciesPerPlan, "resource-policies-per-plan", service.DefaultResourcePoliciesPerPlan, "how many resource policies one response plan may have")
+	fs.Float64Var(&o.Limits.ReadRate, "rate-reads", app.DefaultReadRate, "reads (Get*, List*, BatchGet*) per second per account; 0 turns the limit off")
+	fs.Float64Var(&o.Limits.WriteRate, "rate-writes", app.DefaultWriteRate, "writes (every other operation) per second per account; 0 turns the limit off")
+	fs.IntVar(&o.Limits.MaxInFlight, "max-in-flight", app.DefaultMaxInFlight, "requests served at once; beyond it requests are throttled at once")
+	fs.Int64Var(&o.Limits.MaxBodyBytesInFlight, "max-body-bytes-in-flight", app.DefaultMaxBodyBytesInFlight, "bytes of request bodies held at once; beyond it requests are throttled at once")
+	fs.IntVar(&o.Server.MaxConnections, "max-connections", restjson.DefaultMaxConnections, "connections open at once; further ones wait to be accepted")
+	fs.IntVar(&o.Server.MaxConnectionsPerClient, "max-connections-per-client", restjson.DefaultMaxConnectionsPerClient, "connections open at once from one client address; further ones are throttled")
+	fs.DurationVar(&o.Server.ReadHeaderTimeout, "read-header-timeout", restjson.DefaultReadHeaderTimeout, "time a client has to send a request's headers")
+	fs.DurationVar(&o.Server.ReadTimeout, "read-timeout", restjson.DefaultReadTimeout, "time a client has to send a whole request")
+	fs.DurationVar(&o.Server.WriteTimeout, "write-timeout", restjson.DefaultWriteTimeout, "time from a request's headers to the end of its answer")
+	fs.DurationVar(&o.Server.IdleTimeout, "idle-timeout", restjson.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
+	fs.StringVar(&o.logLevel, "log-level", "info", "`LEVEL` of the log: debug, info, warn or error")
+}
+
+// check validates what the flags set and derives the rest of the Config.
+func (o *options) check(c *command) error {
+	o.AllowInsecurePermissions = !o.strictPermissions
+	if c.name != "serve" {
+		return nil
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Addr, "addr", app.DefaultAddr, "address to listen on")
-	fs.StringVar(&cfg.DataDir, "data", app.DefaultDataDir(), "data directory (embedded database, generated credentials)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("INCIDENTD_DATABASE_URL"), "PostgreSQL URL to use instead of the embedded database")
-	fs.StringVar(&cfg.CredentialsFile, "credentials-file", os.Getenv("INCIDENTD_CREDENTIALS_FILE"), "file of further access keys: ACCESS_KEY_ID SECRET ACCOUNT_ID [PRINCIPAL_ARN] per line")
-	fs.DurationVar(&cfg.Service.ProvisioningDelay, "provisioning-delay", 0, "how long a new replication set or region reads CREATING")
-	fs.DurationVar(&cfg.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
-	fs.DurationVar(&cfg.Service.FindingLookback, "finding-lookback", service.DefaultFindingLookback, "how long before an incident's creation a change counts as a finding of it")
-	fs.IntVar(&cfg.Service.ResourcePoliciesPerPlan, "resource-policies-per-plan", service.DefaultResourcePoliciesPerPlan, "how many resource policies one response plan may have")
-	fs.Float64Var(&cfg.Limits.ReadRate, "rate-reads", app.DefaultReadRate, "reads (Get*, List*, BatchGet*) per second per account; 0 turns the limit off")
-	fs.Float64Var(&cfg.Limits.WriteRate, "rate-writes", app.DefaultWriteRate, "writes (every other operation) per second per account; 0 turns the limit off")
-	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", app.DefaultMaxInFlight, "requests served at once; beyond it requests are throttled at once")
-	fs.Int64Var(&cfg.Limits.MaxBodyBytesInFlight, "max-body-bytes-in-flight", app.DefaultMaxBodyBytesInFlight, "bytes of request bodies held at once; beyond it requests are throttled at once")
-	fs.IntVar(&cfg.Server.MaxConnections, "max-connections", restjson.DefaultMaxConnections, "connections open at once; further ones wait to be accepted")
-	fs.IntVar(&cfg.Server.MaxConnectionsPerClient, "max-connections-per-client", restjson.DefaultMaxConnectionsPerClient, "connections open at once from one client address; further ones are throttled")
-	fs.DurationVar(&cfg.Server.ReadHeaderTimeout, "read-header-timeout", restjson.DefaultReadHeaderTimeout, "time a client has to send a request's headers")
-	fs.DurationVar(&cfg.Server.ReadTimeout, "read-timeout", restjson.DefaultReadTimeout, "time a client has to send a whole request")
-	fs.DurationVar(&cfg.Server.WriteTimeout, "write-timeout", restjson.DefaultWriteTimeout, "time from a request's headers to the end of its answer")
-	fs.DurationVar(&cfg.Server.IdleTimeout, "idle-timeout", restjson.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	strictPermissions := fs.Bool("strict-permissions", true, "refuse to start when the data directory or a credentials file is accessible by group or others (false: only warn)")
-	if err := fs.Parse(args); err != nil {
-		return cfg, err
+	if err := o.LogLevel.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %v", err)
 	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if o.Service.FindingLookback <= 0 {
+		return fmt.Errorf("--finding-lookback must be positive, not %v", o.Service.FindingLookback)
 	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return cfg, err
-	}
-	cfg.AllowInsecurePermissions = !*strictPermissions
-	if cfg.Service.FindingLookback <= 0 {
-		return cfg, fmt.Errorf("--finding-lookback must be positive, not %v", cfg.Service.FindingLookback)
-	}
-	if cfg.Limits.ReadRate < 0 || cfg.Limits.WriteRate < 0 {
-		return cfg, fmt.Errorf("--rate-reads and --rate-writes must be 0 (no limit) or more")
+	if o.Limits.ReadRate < 0 || o.Limits.WriteRate < 0 {
+		return fmt.Errorf("--rate-reads and --rate-writes must be 0 (no limit) or more")
 	}
 	for _, f := range []struct {
 		name string
 		v    int64
-	}{{"--max-in-flight", int64(cfg.Limits.MaxInFlight)}, {"--max-connections", int64(cfg.Server.MaxConnections)},
-		{"--max-connections-per-client", int64(cfg.Server.MaxConnectionsPerClient)},
-		{"--max-body-bytes-in-flight", cfg.Limits.MaxBodyBytesInFlight}} {
+	}{{"--max-in-flight", int64(o.Limits.MaxInFlight)}, {"--max-connections", int64(o.Server.MaxConnections)},
+		{"--max-connections-per-client", int64(o.Server.MaxConnectionsPerClient)},
+		{"--max-body-bytes-in-flight", o.Limits.MaxBodyBytesInFlight}} {
 		if f.v < 1 {
-			return cfg, fmt.Errorf("%s must be at least 1, not %d", f.name, f.v)
+			return fmt.Errorf("%s must be at least 1, not %d", f.name, f.v)
 		}
 	}
 	for _, f := range []struct {
 		name string
 		v    time.Duration
-	}{{"--read-header-timeout", cfg.Server.ReadHeaderTimeout}, {"--read-timeout", cfg.Server.ReadTimeout},
-		{"--write-timeout", cfg.Server.WriteTimeout}, {"--idle-timeout", cfg.Server.IdleTimeout}} {
+	}{{"--read-header-timeout", o.Server.ReadHeaderTimeout}, {"--read-timeout", o.Server.ReadTimeout},
+		{"--write-timeout", o.Server.WriteTimeout}, {"--idle-timeout", o.Server.IdleTimeout}} {
 		if f.v <= 0 {
-			return cfg, fmt.Errorf("%s must be positive, not %v", f.name, f.v)
+			return fmt.Errorf("%s must be positive, not %v", f.name, f.v)
 		}
 	}
-	if cfg.Service.ResourcePoliciesPerPlan < 1 {
-		return cfg, fmt.Errorf("--resource-policies-per-plan must be at least 1, not %d", cfg.Service.ResourcePoliciesPerPlan)
+	if o.Service.ResourcePoliciesPerPlan < 1 {
+		return fmt.Errorf("--resource-policies-per-plan must be at least 1, not %d", o.Service.ResourcePoliciesPerPlan)
 	}
-	return cfg, nil
+	return nil
 }
 
 func serve(cfg app.Config, stderr io.Writer) error {

@@ -34,14 +34,51 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "incidentd")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	// The binary is built as the README says, so every test of it tests
+	// that build.
+	build, err := readmeCommand("CGO_ENABLED=0 go build ", binary)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n%s", build, err, out)
 		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// readmeCommand returns the command of the README's line that starts with
+// prefix (VAR=value words, then the command), run in the repository's root
+// with its -o argument, if any, replaced by out.
+func readmeCommand(prefix, out string) (*exec.Cmd, error) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		var env, args []string
+		words := strings.Fields(line)
+		for len(words) > 0 && strings.Contains(words[0], "=") {
+			env, words = append(env, words[0]), words[1:]
+		}
+		for i := 0; i < len(words); i++ {
+			args = append(args, words[i])
+			if words[i] == "-o" && i+1 < len(words) {
+				args, i = append(args, out), i+1
+			}
+		}
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), env...)
+		return cmd, nil
+	}
+	return nil, fmt.Errorf("README.md has no line that starts with %q", prefix)
 }
 
 const (
@@ -130,16 +167,6 @@ func client(endpoint, key, secret string) *ssmincidents.Client {
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 	})
-}
-
-func TestVersionAndUsage(t *testing.T) {
-	out, err := exec.Command(binary, "version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "incidentd ") {
-		t.Fatalf("version: %q %v", out, err)
-	}
-	if err := exec.Command(binary, "bogus").Run(); err == nil {
-		t.Fatal("an unknown subcommand succeeded")
-	}
 }
 
 func TestMigrate(t *testing.T) {
@@ -372,13 +399,18 @@ func TestCurlReadmeFinding(t *testing.T) {
 	}
 }
 
-// TestAWSCLIReadmeExample runs the README's worked example with the aws CLI.
+// TestAWSCLIReadmeExample runs the README's worked example with the aws CLI
+// twice in a row on the same data, as the README says it can be.
 func TestAWSCLIReadmeExample(t *testing.T) {
 	testserver.RequireTool(t, "aws", "pip install awscli, or see https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html")
 	p := startServer(t, dataDir(t), freeAddr(t), rootEnv()...)
 	out, err := runReadmeBlock(t, "## Worked example", p.endpoint)
 	if err != nil {
 		t.Fatalf("README example failed: %v\n%s", err, out)
+	}
+	again, err := runReadmeBlock(t, "## Worked example", p.endpoint)
+	if err != nil {
+		t.Fatalf("README example failed when run a second time: %v\n%s", err, again)
 	}
 	// Check what the example did through the SDK.
 	c := client(p.endpoint, testKey, testSecret)
@@ -390,14 +422,24 @@ func TestAWSCLIReadmeExample(t *testing.T) {
 	if aws.ToInt32(plan.IncidentTemplate.Impact) != 2 {
 		t.Fatalf("plan %+v", plan.IncidentTemplate)
 	}
+	sets, err := c.ListReplicationSets(ctx, &ssmincidents.ListReplicationSetsInput{})
+	if err != nil || len(sets.ReplicationSetArns) != 1 {
+		t.Fatalf("replication sets after two runs: %+v %v", sets, err)
+	}
+	plans, err := c.ListResponsePlans(ctx, &ssmincidents.ListResponsePlansInput{})
+	if err != nil || len(plans.ResponsePlanSummaries) != 1 {
+		t.Fatalf("response plans after two runs: %+v %v", plans, err)
+	}
 	list, err := c.ListIncidentRecords(ctx, &ssmincidents.ListIncidentRecordsInput{})
-	if err != nil || len(list.IncidentRecordSummaries) != 1 {
-		t.Fatalf("the example's incident: %+v %v", list, err)
+	if err != nil || len(list.IncidentRecordSummaries) != 2 {
+		t.Fatalf("the incidents of two runs: %+v %v", list, err)
+	}
+	for _, inc := range list.IncidentRecordSummaries {
+		if inc.Status != types.IncidentRecordStatusResolved || aws.ToInt32(inc.Impact) != 1 || inc.ResolvedTime == nil {
+			t.Fatalf("incident %+v", inc)
+		}
 	}
 	inc := list.IncidentRecordSummaries[0]
-	if inc.Status != types.IncidentRecordStatusResolved || aws.ToInt32(inc.Impact) != 1 || inc.ResolvedTime == nil {
-		t.Fatalf("incident %+v", inc)
-	}
 	// Start, resolution, the related item's addition, the custom event.
 	events, err := c.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: inc.Arn})
 	if err != nil || len(events.EventSummaries) != 4 {
@@ -432,7 +474,8 @@ func TestAWSCLIReadmeExample(t *testing.T) {
 }
 
 func TestFlagsRefuseNonPositiveLimits(t *testing.T) {
-	if _, err := parseFlags("serve", nil, io.Discard); err != nil {
+	serve := lookup("serve")
+	if _, err := parseCommand(serve, nil, io.Discard); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
 	for _, args := range [][]string{
@@ -441,11 +484,11 @@ func TestFlagsRefuseNonPositiveLimits(t *testing.T) {
 		{"--resource-policies-per-plan", "0"},
 		{"--resource-policies-per-plan", "-5"},
 	} {
-		if _, err := parseFlags("serve", args, io.Discard); err == nil {
+		if _, err := parseCommand(serve, args, io.Discard); err == nil {
 			t.Errorf("%v was accepted", args)
 		}
 	}
-	cfg, err := parseFlags("serve", []string{"--finding-lookback", "30m", "--resource-policies-per-plan", "3"}, io.Discard)
+	cfg, err := parseCommand(serve, []string{"--finding-lookback", "30m", "--resource-policies-per-plan", "3"}, io.Discard)
 	if err != nil || cfg.Service.FindingLookback != 30*time.Minute || cfg.Service.ResourcePoliciesPerPlan != 3 {
 		t.Fatalf("%+v %v", cfg.Service, err)
 	}

@@ -21,10 +21,17 @@ func TestStrictPermissionsFlag(t *testing.T) {
 		{[]string{"--strict-permissions=true"}, false},
 		{[]string{"--strict-permissions=false"}, true},
 	}
-	for _, tc := range cases {
-		cfg, err := parseFlags("serve", tc.args, io.Discard)
-		if err != nil || cfg.AllowInsecurePermissions != tc.insecure {
-			t.Errorf("%v: AllowInsecurePermissions %v, %v; want %v", tc.args, cfg.AllowInsecurePermissions, err, tc.insecure)
+	for _, c := range commands {
+		if c.flags == nil {
+			continue
+		}
+		for _, tc := range cases {
+			o, err := parseCommand(c, tc.args, io.Discard)
+			if err != nil {
+				t.Errorf("%s %v: %v", c.name, tc.args, err)
+			} else if o.AllowInsecurePermissions != tc.insecure {
+				t.Errorf("%s %v: AllowInsecurePermissions %v, want %v", c.name, tc.args, o.AllowInsecurePermissions, tc.insecure)
+			}
 		}
 	}
 }
