@@ -112,9 +112,14 @@ func TestCommandHelpExitsZero(t *testing.T) {
 // TestEveryListedFlagWorks parses every flag that the help lists with its
 // own default value: the usage offers nothing that is refused.
 func TestEveryListedFlagWorks(t *testing.T) {
+	required := map[string][]string{"backup": {"--to", "copy.db"}}
 	for _, c := range commands {
 		for _, f := range commandFlags(c) {
-			if _, err := parseCommand(c, []string{"--" + f.Name + "=" + f.DefValue}, os.Stderr); err != nil {
+			args := append([]string{"--" + f.Name + "=" + f.DefValue}, required[c.name]...)
+			if f.Name == "to" {
+				args = []string{"--to=copy.db"}
+			}
+			if _, err := parseCommand(c, args, os.Stderr); err != nil {
 				t.Errorf("incidentd %s --%s=%s: %v", c.name, f.Name, f.DefValue, err)
 			}
 		}
@@ -322,7 +327,7 @@ func TestFailedStartLeavesNothingBehind(t *testing.T) {
 	defer ln.Close()
 	data := dataDir(t)
 	_, errOut, code := incidentd(t, noKeyEnv(), "serve", "--addr", ln.Addr().String(), "--data", data)
-	if code == 0 || !strings.Contains(errOut, "address already in use") {
+	if code != 1 || !strings.Contains(errOut, "address already in use") {
 		t.Fatalf("serve on a used address: exit %d, %s", code, errOut)
 	}
 	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
@@ -336,7 +341,7 @@ func TestFailedStartLeavesNothingBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code = incidentd(t, noKeyEnv(), "serve", "--addr", "127.0.0.1:0", "--data", data)
-	if code == 0 || !strings.Contains(errOut, "open storage") {
+	if code != 1 || !strings.Contains(errOut, "open storage") {
 		t.Fatalf("serve on an unusable database: exit %d, %s", code, errOut)
 	}
 	entries, err := os.ReadDir(data)
@@ -399,6 +404,9 @@ func TestREADMEListsEveryFlagWithItsDefault(t *testing.T) {
 		for _, f := range commandFlags(c) {
 			r, ok := table[f.Name]
 			want := "`" + f.DefValue + "`"
+			if f.DefValue == "" {
+				want = "none"
+			}
 			if w, ok := environmental[f.Name]; ok {
 				want = w
 			}
@@ -412,7 +420,7 @@ func TestREADMEListsEveryFlagWithItsDefault(t *testing.T) {
 			}
 		}
 	}
-	for _, m := range regexp.MustCompile(`incidentd (serve|migrate|backup)\b([^\n` + "`" + `]*)`).FindAllStringSubmatch(string(readme), -1) {
+	for _, m := range regexp.MustCompile(`incidentd (serve|migrate|backup)\b([^\n`+"`"+`]*)`).FindAllStringSubmatch(string(readme), -1) {
 		c := lookup(m[1])
 		if c == nil {
 			t.Errorf("the README uses a command incidentd %s that does not exist", m[1])

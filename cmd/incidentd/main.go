@@ -28,14 +28,16 @@ var version = ""
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "incidentd:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
 		}
-		os.Exit(2)
+		fmt.Fprintln(os.Stderr, "incidentd:", err)
+		os.Exit(1)
 	}
 }
 
-// errUsage is returned once the usage text has said what is wrong.
+// errUsage is returned once the usage text has said what is wrong; the
+// command then exits 2, and 1 when it failed otherwise.
 var errUsage = errors.New("usage")
 
 // A command is one subcommand of incidentd.
@@ -70,6 +72,9 @@ func init() {
 			}
 			fmt.Fprintln(stdout, "incidentd: schema is up to date")
 			return store.Close()
+		}},
+		{name: "backup", args: "--to FILE [flags]", summary: "write a consistent copy of the database, also while the server runs, and check that it opens", flags: backupFlags, run: func(o *options, stdout, _ io.Writer) error {
+			return app.Backup(context.Background(), o.Config, o.backupTo, stdout)
 		}},
 		{name: "version", summary: "print the version, the source revision and the Go version", run: func(_ *options, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, versionString())
@@ -249,6 +254,12 @@ func dataFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.strictPermissions, "strict-permissions", true, "refuse to start when the data directory or a credentials file is accessible by group or others (false: only warn)")
 }
 
+// backupFlags are the flags of incidentd backup.
+func backupFlags(fs *flag.FlagSet, o *options) {
+	dataFlags(fs, o)
+	fs.StringVar(&o.backupTo, "to", "", "`FILE` to write the copy to; it must not exist yet (required)")
+}
+
 // serveFlags are the flags of incidentd serve; the root credentials come
 // from the INCIDENTD_* environment.
 func serveFlags(fs *flag.FlagSet, o *options) {
@@ -272,17 +283,30 @@ func serveFlags(fs *flag.FlagSet, o *options) {
 	fs.DurationVar(&o.Server.ReadTimeout, "read-timeout", restjson.DefaultReadTimeout, "time a client has to send a whole request")
 	fs.DurationVar(&o.Server.WriteTimeout, "write-timeout", restjson.DefaultWriteTimeout, "time from a request's headers to the end of its answer")
 	fs.DurationVar(&o.Server.IdleTimeout, "idle-timeout", restjson.DefaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
-	fs.StringVar(&o.logLevel, "log-level", "info", "`LEVEL` of the log: debug, info, warn or error")
+	fs.StringVar(&o.logLevel, "log-level", "info", "`LEVEL` of the log: debug, info, warn or error (debug adds each request's storage time and commit group)")
+	fs.StringVar(&o.LogFormat, "log-format", app.LogFormatText, "`FORMAT` of the log lines: text (key=value) or json")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "`HOST:PORT` of a second listener serving Prometheus metrics at /metrics, without authentication")
+	fs.BoolVar(&o.Pprof, "pprof", false, "also serve the Go runtime's profiles at /debug/pprof/ on the metrics listener")
 }
 
 // check validates what the flags set and derives the rest of the Config.
 func (o *options) check(c *command) error {
 	o.AllowInsecurePermissions = !o.strictPermissions
+	if c.name == "backup" && o.backupTo == "" {
+		return errors.New("--to FILE is required: where to write the copy")
+	}
 	if c.name != "serve" {
 		return nil
 	}
+	o.Version = version
 	if err := o.LogLevel.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %v", err)
+	}
+	if o.LogFormat != app.LogFormatText && o.LogFormat != app.LogFormatJSON {
+		return fmt.Errorf("--log-format is text or json, not %q", o.LogFormat)
+	}
+	if o.Pprof && o.MetricsAddr == "" {
+		return errors.New("--pprof serves the profiles on the metrics listener: give it an address with --metrics-addr")
 	}
 	if o.Service.FindingLookback <= 0 {
 		return fmt.Errorf("--finding-lookback must be positive, not %v", o.Service.FindingLookback)

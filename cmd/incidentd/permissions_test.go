@@ -26,7 +26,11 @@ func TestStrictPermissionsFlag(t *testing.T) {
 			continue
 		}
 		for _, tc := range cases {
-			o, err := parseCommand(c, tc.args, io.Discard)
+			args := tc.args
+			if c.name == "backup" {
+				args = append([]string{"--to", "copy.db"}, args...)
+			}
+			o, err := parseCommand(c, args, io.Discard)
 			if err != nil {
 				t.Errorf("%s %v: %v", c.name, tc.args, err)
 			} else if o.AllowInsecurePermissions != tc.insecure {
@@ -78,6 +82,8 @@ func TestBinaryRefusesInsecureFiles(t *testing.T) {
 			"incidentd: data directory " + data + " is accessible by others (mode 0755): run chmod 700 " + data + remedy},
 		{"migrate, data directory 0755", []string{"migrate", "--data", data},
 			"incidentd: data directory " + data + " is accessible by others (mode 0755): run chmod 700 " + data + remedy},
+		{"backup, data directory 0755", []string{"backup", "--data", data, "--to", filepath.Join(t.TempDir(), "copy.db")},
+			"incidentd: data directory " + data + " is accessible by others (mode 0755): run chmod 700 " + data + remedy},
 		{"serve, credentials file 0644", []string{"serve", "--data", dataDir(t), "--credentials-file", openKeys},
 			"incidentd: credentials file " + openKeys + " is accessible by others (mode 0644): run chmod 600 " + openKeys + remedy},
 		{"serve, principal of another account", []string{"serve", "--data", dataDir(t), "--credentials-file", badKeys},
@@ -85,7 +91,11 @@ func TestBinaryRefusesInsecureFiles(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, append(tc.args, "--addr", freeAddr(t))...)
+			args := tc.args
+			if args[0] == "serve" {
+				args = append(args, "--addr", freeAddr(t))
+			}
+			cmd := exec.Command(binary, args...)
 			cmd.Env = append(os.Environ(), rootEnv()...)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr

@@ -1,6 +1,6 @@
 // Package app wires incidentd together: configuration, credentials, storage,
-// service and HTTP transport. cmd/incidentd parses flags into a Config and
-// runs a Main; tests run a Main in-process on 127.0.0.1:0.
+// service, HTTP transport, logs and metrics. cmd/incidentd parses flags into
+// a Config and runs a Main; tests run a Main in-process on 127.0.0.1:0.
 package app
 
 import (
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/metrics"
 	"github.com/incidentd/incidentd/internal/restjson"
 	"github.com/incidentd/incidentd/internal/service"
 	"github.com/incidentd/incidentd/internal/sqlite"
@@ -25,9 +26,8 @@ import (
 
 // Config is everything a server needs to start.
 type Config struct {
-	Addr        string // host:port to listen on
-	DataDir     string // where the embedded database and generated credentials live
-	DatabaseURL string // a PostgreSQL URL instead of the embedded database
+	Addr    string // host:port to listen on
+	DataDir string // where the embedded database and generated credentials live
 
 	// Root credentials (INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY,
 	// INCIDENTD_ACCOUNT_ID). When all are empty, credentials are generated
@@ -53,9 +53,31 @@ type Config struct {
 
 	Service  service.Config
 	LogLevel slog.Level
+	// LogFormat is how log lines are written to Main.Out: "text" (the
+	// default, key=value pairs) or "json" (one JSON object per line).
+	LogFormat string
+
+	// MetricsAddr is the host:port of a second listener, serving the
+	// Prometheus metrics at /metrics without authentication; empty (the
+	// default) serves none. The API listener never serves them.
+	MetricsAddr string
+	// Pprof also serves the runtime profiles of net/http/pprof under
+	// /debug/pprof/ on the metrics listener; Open refuses it without
+	// MetricsAddr.
+	Pprof bool
+	// Version is the server's version, shown by incidentd_build_info;
+	// empty takes the module version the binary was built with.
+	Version string
+
 	// Now replaces the clock in tests; nil means time.Now.
 	Now func() time.Time
 }
+
+// Log formats of Config.LogFormat.
+const (
+	LogFormatText = "text"
+	LogFormatJSON = "json"
+)
 
 // Defaults of the request limits of incidentd serve (see Config.Limits).
 const (
@@ -83,15 +105,21 @@ func DefaultDataDir() string {
 // Main is a running server.
 type Main struct {
 	Config Config
-	Out    io.Writer // where start-up notices go (stderr by default)
+	Out    io.Writer // where start-up notices and, unless Log is set, log lines go (stderr by default)
 	Log    *slog.Logger
+	// Metrics holds the server's metrics, served on Config.MetricsAddr
+	// when it is set; Open creates it. Parts of the server register theirs
+	// in Metrics.Registry.
+	Metrics *metrics.Metrics
 
-	Store    domain.Store
-	listener net.Listener
-	server   *http.Server
-	done     chan error
-	stop     chan struct{}  // ends background work
-	bg       sync.WaitGroup // background work
+	Store         domain.Store
+	listener      net.Listener
+	server        *http.Server
+	metricsLn     net.Listener // nil without Config.MetricsAddr
+	metricsServer *http.Server
+	done          chan error
+	stop          chan struct{}  // ends background work
+	bg            sync.WaitGroup // background work
 }
 
 // purgeInterval is how often forgotten clientTokens are deleted.
@@ -101,28 +129,54 @@ const purgeInterval = time.Hour
 // first refuses, unless cfg.AllowInsecurePermissions, a data directory or
 // credentials file that group or others can access (Open warns of them).
 func OpenStore(ctx context.Context, cfg Config) (domain.Store, error) {
-	if cfg.DatabaseURL != "" {
-		return nil, errors.New("PostgreSQL storage is not available in this version of incidentd: omit --database-url to use the embedded database")
-	}
+	return openStore(ctx, cfg, nil)
+}
+
+// openStore is OpenStore reporting the embedded engine's work to m, if not nil.
+func openStore(ctx context.Context, cfg Config, m *metrics.Metrics) (domain.Store, error) {
 	if err := checkPermissions(cfg, nil); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	return sqlite.Open(ctx, cfg.DataDir)
+	var opts []sqlite.Option
+	if m != nil {
+		opts = append(opts, sqlite.WithObserver(m.Storage(filepath.Join(cfg.DataDir, sqlite.WALFileName))))
+	}
+	return sqlite.Open(ctx, cfg.DataDir, opts...)
 }
 
-// Open starts the server: listener, keys, storage. It returns once
-// /healthz answers. The listener is bound first, so that a start that cannot
-// listen creates nothing; a start that fails later removes what it created
-// (generated credentials, a new database, the data directory).
+// newLogger returns the logger of cfg, writing to out.
+func newLogger(cfg Config, out io.Writer) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	switch cfg.LogFormat {
+	case "", LogFormatText:
+		return slog.New(slog.NewTextHandler(out, opts)), nil
+	case LogFormatJSON:
+		return slog.New(slog.NewJSONHandler(out, opts)), nil
+	}
+	return nil, fmt.Errorf("unknown log format %q: use %s or %s", cfg.LogFormat, LogFormatText, LogFormatJSON)
+}
+
+// Open starts the server: listeners, keys, storage. It returns once
+// /healthz answers. The listeners (the API's and the metrics') are bound
+// first, so that a start that cannot listen creates nothing; a start that
+// fails later removes what it created (generated credentials, a new
+// database, the data directory).
 func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Out == nil {
 		m.Out = os.Stderr
 	}
+	logger, err := newLogger(m.Config, m.Out)
+	if err != nil {
+		return err
+	}
+	if m.Config.Pprof && m.Config.MetricsAddr == "" {
+		return errors.New("the profiles (pprof) are served on the metrics listener: give it an address")
+	}
 	if m.Log == nil {
-		m.Log = slog.New(slog.NewTextHandler(m.Out, &slog.HandlerOptions{Level: m.Config.LogLevel}))
+		m.Log = logger
 	}
 	if m.Config.DataDir == "" {
 		m.Config.DataDir = DefaultDataDir()
@@ -134,10 +188,20 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if m.Config.MetricsAddr != "" {
+		if m.metricsLn, err = net.Listen("tcp", m.Config.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+	}
 	created := newCreations(m.Config.DataDir)
 	defer func() {
 		if err != nil {
 			ln.Close()
+			if m.metricsLn != nil {
+				m.metricsLn.Close()
+				m.metricsLn = nil
+			}
 			if m.Store != nil {
 				m.Store.Close()
 				m.Store = nil
@@ -149,7 +213,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	store, err := OpenStore(ctx, m.Config)
+	m.Metrics = metrics.New(m.Config.Version)
+	store, err := openStore(ctx, m.Config, m.Metrics)
 	if err != nil {
 		return fmt.Errorf("open storage: %w", err)
 	}
@@ -160,15 +225,32 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	h := restjson.New(svc, keys, m.Log, m.Config.Now)
 	h.SetLimits(m.Config.Limits)
+	h.SetObserver(m.Metrics)
 	m.server, ln = restjson.NewServer(h, ln, m.Config.Server)
 	m.listener = ln
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(ln) }()
 	m.stop = make(chan struct{})
+	if m.metricsLn != nil {
+		m.metricsServer = metrics.NewServer(metrics.Handler(m.Metrics.Registry, m.Config.Pprof))
+		m.bg.Add(1)
+		go m.serveMetrics()
+	}
 	m.bg.Add(1)
 	go m.purge(svc)
 	m.Log.Info("incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir)
+	if m.metricsLn != nil {
+		m.Log.Info("metrics listening", "addr", m.MetricsAddr(), "pprof", m.Config.Pprof)
+	}
 	return nil
+}
+
+// serveMetrics serves the metrics listener until Close shuts it down.
+func (m *Main) serveMetrics() {
+	defer m.bg.Done()
+	if err := m.metricsServer.Serve(m.metricsLn); !errors.Is(err, http.ErrServerClosed) {
+		m.Log.Error("serving metrics", "err", err)
+	}
 }
 
 // purge deletes expired clientTokens now and every purgeInterval until Close.
@@ -206,6 +288,15 @@ func recovered(log *slog.Logger, what string, fn func()) {
 // Addr is the address the server listens on.
 func (m *Main) Addr() string { return m.listener.Addr().String() }
 
+// MetricsAddr is the address the metrics listener listens on, or "" when
+// there is none (Config.MetricsAddr is empty).
+func (m *Main) MetricsAddr() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return m.metricsLn.Addr().String()
+}
+
 // Endpoint is the URL clients pass as their endpoint.
 func (m *Main) Endpoint() string { return "http://" + m.Addr() }
 
@@ -213,11 +304,14 @@ func (m *Main) Endpoint() string { return "http://" + m.Addr() }
 func (m *Main) Wait() error { return <-m.done }
 
 // Close stops accepting connections, lets in-flight requests finish (until
-// ctx ends), then closes storage.
+// ctx ends), then stops serving metrics and closes storage.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.server != nil {
 		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.metricsServer != nil {
+		errs = append(errs, m.metricsServer.Shutdown(ctx))
 	}
 	if m.stop != nil {
 		close(m.stop)

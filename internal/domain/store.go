@@ -18,6 +18,12 @@ type ResourceRef struct {
 // Store keeps incidentd's state. Every method that writes is durable when it
 // returns nil. Methods return ErrNotFound or ErrConflict (possibly wrapped)
 // for a missing or duplicate resource; the service layer adds the details.
+//
+// A call's ctx may carry a StoreTrace (StoreTraceFrom): an engine may record
+// in it the time the call spent and, for a write, its waits and the commit
+// group it joined. Recording is optional: an engine that records nothing
+// leaves the trace empty. Reads and writes made inside Tx count as part of
+// the Tx.
 type Store interface {
 	// Tx runs fn so that every Store call made with the ctx it receives is
 	// part of one transaction, committed (durably) when fn returns nil and

@@ -119,10 +119,11 @@ func toWire(err error) *wireError {
 	return body
 }
 
-// writeError writes err as an AWS error answer to r and returns its status.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, requestID string, err error) int {
+// writeError writes err as an AWS error answer to r and returns its status
+// and its AWS error code.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, requestID string, err error) (status int, code string) {
 	body := toWire(err)
-	status := body.status()
+	status = body.status()
 	if body.internal != nil {
 		log.Error("internal error", "request_id", requestID, "err", body.internal)
 	}
@@ -140,7 +141,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, reques
 	}
 	b, _ := json.Marshal(body)
 	writeBody(w, r, status, b, log, requestID)
-	return status
+	return status, body.code
 }
 
 // status is the HTTP status of the error's code.

@@ -7,6 +7,7 @@ package restjson
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +58,18 @@ type Handler struct {
 	ops      map[string]opFunc
 	throttle *throttle
 	unknown  http.Handler // answers UnknownOperationException
+	observer Observer     // nil: none
+}
+
+// Observer is told of every request the handler answers, for metrics. It is
+// called from the goroutines serving requests: its method must be safe for
+// concurrent use and return quickly.
+type Observer interface {
+	// ObserveRequest reports a request of operation (the name of a model
+	// operation or of an extension, or "unknown" when none matched)
+	// answered with status after elapsed; code is the AWS error code of a
+	// refused request, and "" for a success.
+	ObserveRequest(operation string, status int, code string, elapsed time.Duration)
 }
 
 // New returns the handler for svc, accepting requests signed by keys.
@@ -96,6 +110,10 @@ func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, no
 // before the handler serves.
 func (h *Handler) SetLimits(l Limits) { h.throttle = newThrottle(l) }
 
+// SetObserver has the handler report every request it answers to o; call it
+// before the handler serves.
+func (h *Handler) SetObserver(o Observer) { h.observer = o }
+
 // ServeHTTP implements http.Handler.
 //
 // Requests that http.ServeMux would answer itself, in plain text or with a
@@ -122,16 +140,29 @@ func isCleanPath(p string) bool {
 	return c == p
 }
 
+// exchange is what the log line and the metrics of one request tell.
+type exchange struct {
+	op        string
+	requestID string
+	principal string // the key's principal, once the signature verified
+	status    int
+	code      string // the AWS error code of a refused request
+	bytesIn   int    // bytes of the request body read
+	// trace is the storage work of the request, gathered only when the
+	// log line shows it (at debug level).
+	trace *domain.StoreTrace
+}
+
 // operation returns the handler of op; run nil answers UnknownOperationException.
 func (h *Handler) operation(op model.Operation, run opFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		requestID := uuid.NewString()
-		w.Header().Set("x-amzn-RequestId", requestID)
-		var (
-			principal string
-			status    int
-		)
+		x := exchange{op: op.Name, requestID: uuid.NewString()}
+		w.Header().Set("x-amzn-RequestId", x.requestID)
+		ctx := r.Context()
+		if h.log.Enabled(ctx, slog.LevelDebug) {
+			ctx, x.trace = domain.WithStoreTrace(ctx)
+		}
 		defer func() {
 			// A panic is answered like any internal error, logged once
 			// with its stack; the server goes on serving.
@@ -139,19 +170,63 @@ func (h *Handler) operation(op model.Operation, run opFunc) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				status = writeError(w, r, h.log, requestID, &panicError{value: v, stack: debug.Stack()})
+				x.status, x.code = writeError(w, r, h.log, x.requestID, &panicError{value: v, stack: debug.Stack()})
 			}
-			h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("op", op.Name), slog.Int("status", status),
-				slog.Duration("latency", time.Since(start)), slog.String("request_id", requestID),
-				slog.String("principal", principal))
+			elapsed := time.Since(start)
+			if h.observer != nil {
+				h.observer.ObserveRequest(x.op, x.status, x.code, elapsed)
+			}
+			h.logRequest(w, r, &x, elapsed)
 		}()
-		var err error
-		principal, status, err = h.serve(w, r, op, run, requestID)
-		if err != nil {
-			status = writeError(w, r, h.log, requestID, err)
+		if err := h.serve(ctx, w, r, op, run, &x); err != nil {
+			x.status, x.code = writeError(w, r, h.log, x.requestID, err)
 		}
 	})
+}
+
+// maxLoggedKeyID bounds the access key id a refused request's log line
+// repeats: AWS's are at most 128 characters, and the header is the client's.
+const maxLoggedKeyID = 128
+
+// logRequest writes the log line of the request x, answered after elapsed.
+// It carries the error code of a refused request and, for one that did not
+// authenticate, the access key id it named, if any. With a trace (at debug
+// level) it also tells the bytes of the request and answer bodies and what
+// the storage took; never a secret, a signature or a body.
+func (h *Handler) logRequest(w http.ResponseWriter, r *http.Request, x *exchange, elapsed time.Duration) {
+	ctx := r.Context()
+	if !h.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 10)
+	attrs = append(attrs, slog.String("op", x.op), slog.Int("status", x.status),
+		slog.Duration("latency", elapsed), slog.String("request_id", x.requestID),
+		slog.String("principal", x.principal))
+	if x.code != "" {
+		attrs = append(attrs, slog.String("error_code", x.code))
+		if authenticationCodes[x.code] {
+			if a, err := sigv4.ParseAuthorization(r.Header.Get("Authorization")); err == nil {
+				id := a.AccessKeyID
+				if len(id) > maxLoggedKeyID {
+					id = id[:maxLoggedKeyID] + "..."
+				}
+				attrs = append(attrs, slog.String("access_key_id", id))
+			}
+		}
+	}
+	if x.trace != nil {
+		// Every answer has a Content-Length but a 204's (writeBody).
+		out, _ := strconv.Atoi(w.Header().Get("Content-Length"))
+		st := x.trace.Totals()
+		attrs = append(attrs, slog.Int("bytes_in", x.bytesIn), slog.Int("bytes_out", out),
+			slog.Group("store",
+				slog.Duration("time", st.Time()),
+				slog.Int("reads", st.Reads), slog.Duration("read_time", st.ReadTime),
+				slog.Int("writes", st.Writes), slog.Duration("queue", st.Queue),
+				slog.Duration("run", st.Run), slog.Duration("sync", st.Sync),
+				slog.Int("group_size", st.MaxGroup)))
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 }
 
 // panicError is a recovered panic with the stack of the goroutine that
@@ -163,17 +238,17 @@ type panicError struct {
 
 func (e *panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.value, e.stack) }
 
-// serve runs one request and writes its success answer; it returns the error
-// to write otherwise.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operation, run opFunc, requestID string) (principal string, status int, err error) {
+// serve runs one request with ctx, records in x what it finds out and
+// writes its success answer; it returns the error to write otherwise.
+func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, op model.Operation, run opFunc, x *exchange) error {
 	// What can be checked without the body is checked first, so that a
 	// request that cannot verify holds no buffer.
 	signed, err := h.verifier.CheckHeaders(r)
 	if err != nil {
-		return "", 0, err
+		return err
 	}
 	if r.ContentLength > MaxBodyBytes {
-		return "", 0, errBodyTooLarge
+		return errBodyTooLarge
 	}
 	// The bodies being read share a bound of bytes: a body of unknown
 	// length is charged the most it may take.
@@ -182,7 +257,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 		charge = MaxBodyBytes
 	}
 	if err := h.throttle.bodies.take(charge); err != nil {
-		return "", 0, err
+		return err
 	}
 	defer h.throttle.bodies.give(charge)
 	buf := getBuffer()
@@ -193,34 +268,35 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes)); err != nil {
-		return "", 0, bodyReadError(err)
+		return bodyReadError(err)
 	}
 	body := buf.Bytes()
+	x.bytesIn = len(body)
 
 	// Past the bound of requests in flight, answer at once: work queued
 	// without limit only makes every answer late.
 	if err := h.throttle.inFlight.take(1); err != nil {
-		return "", 0, err
+		return err
 	}
 	defer h.throttle.inFlight.give(1)
 
 	cred, err := h.verifier.VerifyBody(r, signed, body)
 	if err != nil {
-		return "", 0, err
+		return err
 	}
 	key := h.keys[cred.AccessKeyID]
-	principal = key.Principal
+	x.principal = key.Principal
 	if err := h.throttle.allow(key.Account, op.Name); err != nil {
-		return principal, 0, err
+		return err
 	}
 	if run == nil {
-		return principal, 0, &protocolError{"UnknownOperationException", "No operation of ssm-incidents matches " + r.Method + " " + r.URL.Path + "."}
+		return &protocolError{"UnknownOperationException", "No operation of ssm-incidents matches " + r.Method + " " + r.URL.Path + "."}
 	}
 
 	in := op.NewInput()
 	if op.InputBody && len(bytes.TrimSpace(body)) > 0 {
 		if err := json.Unmarshal(body, in); err != nil {
-			return principal, 0, serializationError(err)
+			return serializationError(err)
 		}
 	}
 	var query url.Values
@@ -229,15 +305,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, op model.Operati
 	}
 	in.BindHTTP(r.PathValue, query)
 	if err := in.Validate(); err != nil {
-		return principal, 0, err
+		return err
 	}
 
-	ctx := domain.WithCaller(r.Context(), domain.Caller{Account: key.Account, Principal: key.Principal, Region: cred.Region})
+	ctx = domain.WithCaller(ctx, domain.Caller{Account: key.Account, Principal: key.Principal, Region: cred.Region})
 	out, err := run(ctx, in)
 	if err != nil {
-		return principal, 0, err
+		return err
 	}
-	return principal, op.Status, writeOutput(w, r, op, out, h.log, requestID)
+	x.status = op.Status
+	return writeOutput(w, r, op, out, h.log, x.requestID)
 }
 
 var errBodyTooLarge = &protocolError{"RequestEntityTooLargeException", fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes)}

@@ -29,6 +29,7 @@ func (s *Store) PutFinding(ctx context.Context, f *domain.Finding) error {
 
 // GetFindings implements domain.Store.
 func (s *Store) GetFindings(ctx context.Context, account string, ids []string) ([]*domain.Finding, error) {
+	defer startRead(ctx).stop()
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -49,6 +50,7 @@ func (s *Store) GetFindings(ctx context.Context, account string, ids []string) (
 // it starts by to and ends (or, in progress, is still going at now) at from
 // or later; ended and in-progress findings are read through an index each.
 func (s *Store) ListFindings(ctx context.Context, account string, from, to, now time.Time, after *domain.FindingCursor, limit int) ([]*domain.Finding, error) {
+	defer startRead(ctx).stop()
 	query := `SELECT doc FROM (
 		SELECT start_time, id, doc FROM findings
 			WHERE account = ? AND end_time IS NOT NULL AND end_time >= ? AND start_time <= ?

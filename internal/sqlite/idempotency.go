@@ -11,6 +11,7 @@ import (
 
 // GetIdempotencyRecord implements domain.Store.
 func (s *Store) GetIdempotencyRecord(ctx context.Context, account, operation, token string) (*domain.IdempotencyRecord, error) {
+	defer startRead(ctx).stop()
 	r := &domain.IdempotencyRecord{Account: account, Operation: operation, Token: token}
 	var created int64
 	err := s.q(ctx).QueryRowContext(ctx, `SELECT request_hash, result, created_at FROM idempotency_records

@@ -47,6 +47,7 @@ func (s *Store) CreateIncidentRecord(ctx context.Context, r *domain.IncidentReco
 
 // GetIncidentRecord implements domain.Store.
 func (s *Store) GetIncidentRecord(ctx context.Context, account, arn string) (*domain.IncidentRecord, error) {
+	defer startRead(ctx).stop()
 	return getDoc[domain.IncidentRecord](ctx, s.q(ctx), `SELECT doc FROM incident_records WHERE account = ? AND arn = ?`, account, arn)
 }
 
@@ -99,12 +100,14 @@ func (s *Store) DeleteIncidentRecord(ctx context.Context, account, arn string) e
 
 // FindOpenIncident implements domain.Store.
 func (s *Store) FindOpenIncident(ctx context.Context, account, dedupe string) (*domain.IncidentRecord, error) {
+	defer startRead(ctx).stop()
 	return getDoc[domain.IncidentRecord](ctx, s.q(ctx), `SELECT doc FROM incident_records
 		WHERE account = ? AND dedupe_string = ? AND status = 'OPEN' ORDER BY creation_time, arn LIMIT 1`, account, dedupe)
 }
 
 // ListIncidentRecords implements domain.Store.
 func (s *Store) ListIncidentRecords(ctx context.Context, account string, conds []domain.IncidentCondition, after *domain.IncidentCursor, limit int) ([]*domain.IncidentRecord, error) {
+	defer startRead(ctx).stop()
 	var (
 		where = []string{"account = ?"}
 		args  = []any{account}

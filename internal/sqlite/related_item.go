@@ -43,6 +43,7 @@ func (s *Store) RemoveRelatedItem(ctx context.Context, account, incidentARN, gen
 
 // ListRelatedItems implements domain.Store.
 func (s *Store) ListRelatedItems(ctx context.Context, account, incidentARN string, after *domain.RelatedItemCursor, limit int) ([]domain.RelatedItem, error) {
+	defer startRead(ctx).stop()
 	query := `SELECT seq, doc FROM related_items WHERE account = ? AND incident_arn = ?`
 	args := []any{account, incidentARN}
 	if after != nil {

@@ -13,6 +13,7 @@ func (s *Store) CreateReplicationSet(ctx context.Context, rs *domain.Replication
 
 // GetReplicationSet implements domain.Store.
 func (s *Store) GetReplicationSet(ctx context.Context, account string) (*domain.ReplicationSet, error) {
+	defer startRead(ctx).stop()
 	return getDoc[domain.ReplicationSet](ctx, s.q(ctx), `SELECT doc FROM replication_sets WHERE account = ?`, account)
 }
 

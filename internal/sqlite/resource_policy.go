@@ -14,6 +14,7 @@ func (s *Store) PutResourcePolicy(ctx context.Context, p *domain.ResourcePolicy)
 
 // CountResourcePolicies implements domain.Store.
 func (s *Store) CountResourcePolicies(ctx context.Context, account, planName string) (int, error) {
+	defer startRead(ctx).stop()
 	var n int
 	err := s.q(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM resource_policies WHERE account = ? AND plan_name = ?`, account, planName).Scan(&n)
 	return n, err
@@ -21,6 +22,7 @@ func (s *Store) CountResourcePolicies(ctx context.Context, account, planName str
 
 // ListResourcePolicies implements domain.Store.
 func (s *Store) ListResourcePolicies(ctx context.Context, account, planName string, after int64, limit int) ([]*domain.ResourcePolicy, error) {
+	defer startRead(ctx).stop()
 	rows, err := s.q(ctx).QueryContext(ctx, `SELECT seq, doc FROM resource_policies
 		WHERE account = ? AND plan_name = ? AND seq > ? ORDER BY seq LIMIT ?`, account, planName, after, limit)
 	if err != nil {

@@ -15,11 +15,13 @@ func (s *Store) CreateResponsePlan(ctx context.Context, p *domain.ResponsePlan, 
 
 // GetResponsePlan implements domain.Store.
 func (s *Store) GetResponsePlan(ctx context.Context, account, name string) (*domain.ResponsePlan, error) {
+	defer startRead(ctx).stop()
 	return getDoc[domain.ResponsePlan](ctx, s.q(ctx), `SELECT doc FROM response_plans WHERE account = ? AND name = ?`, account, name)
 }
 
 // ListResponsePlans implements domain.Store.
 func (s *Store) ListResponsePlans(ctx context.Context, account, after string, limit int) ([]*domain.ResponsePlan, error) {
+	defer startRead(ctx).stop()
 	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM response_plans WHERE account = ? AND name > ? ORDER BY name LIMIT ?`, account, after, limit)
 	if err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ type Store struct {
 	rd    *prepared // the pool of readers
 
 	jobs      chan *job
-	synced    chan []*job   // a committed batch waiting for its fsync
+	synced    chan group    // a committed group waiting for its fsync
 	syncReady chan struct{} // holds a token while the syncer is free
 	wal       *os.File      // the write-ahead log, fsynced by the syncer
 	stopped   chan struct{} // closed when the syncer is done
@@ -58,6 +58,7 @@ type Store struct {
 	// broken is set when the log could not be synced to disk: what was
 	// committed since may be lost, so the store takes no more writes.
 	broken atomic.Pointer[error]
+	obs    Observer // never nil
 }
 
 // maxBatch bounds how many transactions share one commit.
@@ -68,6 +69,19 @@ type job struct {
 	fn   func(ctx context.Context, tx *wtx) error
 	done chan error
 	err  error // the job's own outcome, answered after the fsync
+
+	// With a StoreTrace to fill, the writer times the job; the fields are
+	// set before done is answered.
+	trace      *domain.StoreTrace
+	queued     time.Time     // when tx queued it
+	queue, ran time.Duration // waiting for the writer, running
+	group      int           // jobs committed with it, itself included
+}
+
+// group is a committed batch of jobs and the time its COMMIT took.
+type group struct {
+	jobs   []*job
+	commit time.Duration
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -75,11 +89,14 @@ var _ domain.Store = (*Store)(nil)
 // FileName is the database file inside the data directory.
 const FileName = "incidentd.db"
 
+// WALFileName is the database's write-ahead log, beside it.
+const WALFileName = FileName + "-wal"
+
 // Open opens (creating if needed) the database in dir and applies pending
 // migrations. It refuses a database written by a newer incidentd. A new
 // database, its log and its shared-memory file are created readable and
 // writable by their owner only.
-func Open(ctx context.Context, dir string) (*Store, error) {
+func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	// Create the database first, mode 0600: SQLite would create it 0644,
 	// and it gives the log and the shared-memory file the database's mode.
@@ -116,7 +133,10 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{write: w, rd: newPrepared(r), jobs: make(chan *job, maxBatch), synced: make(chan []*job), syncReady: make(chan struct{}, 1), stopped: make(chan struct{})}
+	s := &Store{write: w, rd: newPrepared(r), jobs: make(chan *job, maxBatch), synced: make(chan group), syncReady: make(chan struct{}, 1), stopped: make(chan struct{}), obs: nopObserver{}}
+	for _, o := range opts {
+		o(s)
+	}
 	s.syncReady <- struct{}{}
 	if err := s.migrate(ctx); err != nil {
 		r.Close()
@@ -132,7 +152,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	s.w = &wtx{newPrepared(conn)}
 	// The writer connection keeps the log open, so this is the file SQLite
 	// appends to for as long as the store is open.
-	if s.wal, err = os.OpenFile(path+"-wal", os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+	if s.wal, err = os.OpenFile(filepath.Join(dir, WALFileName), os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 		// The log file may be new: make its directory entry durable too.
 		err = syncDir(dir)
 	}
@@ -184,11 +204,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	files, known, err := migrationFiles()
 	if err != nil {
-		return err
+		return fmt.Errorf("migrate: %w", err)
 	}
-	sort.Strings(files)
 	// Every migration not recorded yet is applied, in order: also one
 	// numbered below the newest recorded one.
 	applied := map[int]bool{}
@@ -209,24 +228,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	versions := make([]int, len(files))
-	known := 0
-	for i, f := range files {
-		v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", filepath.Base(f))
-		}
-		versions[i], known = v, max(known, v)
-	}
 	if latest > known {
 		return fmt.Errorf("database schema version %d is newer than this incidentd knows (%d)", latest, known)
 	}
-	for i, f := range files {
-		name, v := filepath.Base(f), versions[i]
+	for _, f := range files {
+		name, v := filepath.Base(f.path), f.version
 		if applied[v] {
 			continue
 		}
-		body, err := migrations.ReadFile(f)
+		body, err := migrations.ReadFile(f.path)
 		if err != nil {
 			return err
 		}
@@ -248,6 +258,30 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationFile is one embedded migration, NNNN_name.sql.
+type migrationFile struct {
+	path    string
+	version int // NNNN
+}
+
+// migrationFiles lists the embedded migrations in order, and the newest
+// version among them: the newest schema this incidentd knows.
+func migrationFiles() (files []migrationFile, known int, err error) {
+	paths, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, 0, err
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		v, err := strconv.Atoi(strings.SplitN(filepath.Base(p), "_", 2)[0])
+		if err != nil {
+			return nil, 0, fmt.Errorf("bad migration name %s", filepath.Base(p))
+		}
+		files, known = append(files, migrationFile{p, v}), max(known, v)
+	}
+	return files, known, nil
 }
 
 // errClosed answers writes after Close.
@@ -288,9 +322,13 @@ func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *wtx) er
 		return err
 	}
 	if err := s.broken.Load(); err != nil {
+		s.obs.Failed(1)
 		return *err
 	}
-	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1), trace: domain.StoreTraceFrom(ctx)}
+	if j.trace != nil {
+		j.queued = time.Now()
+	}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
@@ -298,7 +336,11 @@ func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, tx *wtx) er
 	}
 	s.jobs <- j
 	s.mu.RUnlock()
-	return <-j.done
+	err := <-j.done
+	if j.trace != nil {
+		j.trace.AddWrite(domain.StoreWrite{Queue: j.queue, Run: j.ran, Sync: time.Since(j.queued) - j.queue - j.ran, Group: j.group})
+	}
+	return err
 }
 
 // tx1 is tx for a fn that changes the database with at most one statement
@@ -336,11 +378,13 @@ func (s *Store) writer() {
 				return
 			}
 			if err := s.broken.Load(); err != nil {
+				s.obs.Failed(1)
 				j.done <- *err
 				continue
 			}
 			if len(batch) == 0 {
 				if err := s.begin(); err != nil {
+					s.obs.Failed(1)
 					j.done <- err
 					continue
 				}
@@ -372,6 +416,11 @@ func (s *Store) begin() error {
 // runJob runs j in its own savepoint of the open transaction and records its
 // outcome. A returned error leaves the transaction unusable.
 func (s *Store) runJob(j *job) error {
+	if j.trace != nil {
+		start := time.Now()
+		j.queue = start.Sub(j.queued)
+		defer func() { j.ran = time.Since(start) }()
+	}
 	tx := s.w
 	// A job runs to its end even if its caller goes away: its writes are
 	// small, and half a job is never committed.
@@ -385,8 +434,13 @@ func (s *Store) runJob(j *job) error {
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, "RELEASE job")
-	return err
+	if _, err := tx.ExecContext(ctx, "RELEASE job"); err != nil {
+		return err
+	}
+	if j.err != nil {
+		s.obs.RolledBack()
+	}
+	return nil
 }
 
 // fail rolls the open transaction back and answers every job of it with an
@@ -394,8 +448,10 @@ func (s *Store) runJob(j *job) error {
 // callers may retry.
 func (s *Store) fail(batch []*job, err error) {
 	s.w.ExecContext(context.Background(), "ROLLBACK")
+	s.obs.Failed(len(batch))
 	lost := fmt.Errorf("sqlite: transaction group rolled back: %v", err)
 	for _, j := range batch {
+		j.group = len(batch)
 		j.done <- lost
 	}
 }
@@ -403,12 +459,16 @@ func (s *Store) fail(batch []*job, err error) {
 // commit commits the open transaction and hands its jobs to the syncer,
 // whose turn the caller holds (it took the syncReady token).
 func (s *Store) commit(batch []*job) {
+	start := time.Now()
 	if _, err := s.w.ExecContext(context.Background(), "COMMIT"); err != nil {
 		s.fail(batch, err)
 		s.syncReady <- struct{}{}
 		return
 	}
-	s.synced <- batch
+	for _, j := range batch {
+		j.group = len(batch)
+	}
+	s.synced <- group{jobs: batch, commit: time.Since(start)}
 }
 
 // checkpointInterval is how often the log is copied into the database.
@@ -426,17 +486,22 @@ func (s *Store) checkpointer() {
 		case <-s.ckptStop:
 			return
 		case <-t.C:
-			s.ckpt.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+			start := time.Now()
+			_, err := s.ckpt.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+			s.obs.Checkpointed(time.Since(start), err)
 		}
 	}
 }
 
-// syncer fsyncs the write-ahead log for each committed batch, then answers
+// syncer fsyncs the write-ahead log for each committed group, then answers
 // its jobs and gives the writer its turn back.
 func (s *Store) syncer() {
 	defer close(s.stopped)
-	for batch := range s.synced {
-		if err := syncLog(s.wal); err != nil {
+	for g := range s.synced {
+		start := time.Now()
+		err := syncLog(s.wal)
+		took := time.Since(start)
+		if err != nil {
 			// After a failed fsync the kernel may have dropped the data it
 			// could not write, and a later fsync can succeed without it:
 			// nothing committed from now on can be promised durable.
@@ -444,7 +509,12 @@ func (s *Store) syncer() {
 			s.broken.CompareAndSwap(nil, &err)
 		}
 		broken := s.broken.Load()
-		for _, j := range batch {
+		if broken != nil {
+			s.obs.Failed(len(g.jobs))
+		} else {
+			s.obs.Committed(len(g.jobs), g.commit, took)
+		}
+		for _, j := range g.jobs {
 			if broken != nil {
 				j.done <- *broken
 				continue

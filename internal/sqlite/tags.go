@@ -59,6 +59,7 @@ func putTags(ctx context.Context, tx *wtx, account, arn string, tags map[string]
 
 // Tags implements domain.Store.
 func (s *Store) Tags(ctx context.Context, r domain.ResourceRef) (map[string]string, error) {
+	defer startRead(ctx).stop()
 	if err := resourceExists(ctx, s.q(ctx), r); err != nil {
 		return nil, err
 	}

@@ -16,12 +16,14 @@ func (s *Store) AddTimelineEvent(ctx context.Context, e *domain.TimelineEvent) e
 
 // GetTimelineEvent implements domain.Store.
 func (s *Store) GetTimelineEvent(ctx context.Context, account, incidentARN, eventID string) (*domain.TimelineEvent, error) {
+	defer startRead(ctx).stop()
 	return getDoc[domain.TimelineEvent](ctx, s.q(ctx), `SELECT doc FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
 		eventID, account, incidentARN)
 }
 
 // ListTimelineEvents implements domain.Store.
 func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN string, f domain.TimelineFilter, after *domain.TimelineCursor, limit int) ([]*domain.TimelineEvent, error) {
+	defer startRead(ctx).stop()
 	where := []string{"account = ?", "incident_arn = ?"}
 	args := []any{account, incidentARN}
 	for _, t := range f.Before {

@@ -45,6 +45,9 @@ type Server struct {
 	Endpoint string
 	DataDir  string
 	Log      *SyncBuffer
+	// Metrics is the URL of the metrics listener, "" when the server has
+	// none (Config.MetricsAddr is empty).
+	Metrics string
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -66,7 +69,8 @@ func (s *SyncBuffer) String() string {
 }
 
 // Start runs a server for the duration of the test. configure, if given,
-// adjusts the configuration before the server opens.
+// adjusts the configuration before the server opens: WithMetrics, or any
+// func setting Config fields.
 func Start(t testing.TB, configure ...func(*app.Config)) *Server {
 	t.Helper()
 	dir := t.TempDir()
@@ -88,7 +92,11 @@ func Start(t testing.TB, configure ...func(*app.Config)) *Server {
 	return StartWith(t, cfg)
 }
 
-// StartWith runs a server with exactly cfg.
+// WithMetrics gives the server a metrics listener on 127.0.0.1:0.
+func WithMetrics(cfg *app.Config) { cfg.MetricsAddr = "127.0.0.1:0" }
+
+// StartWith runs a server with exactly cfg. The test fails if the server
+// logged an error, in either log format.
 func StartWith(t testing.TB, cfg app.Config) *Server {
 	t.Helper()
 	log := &SyncBuffer{}
@@ -97,13 +105,16 @@ func StartWith(t testing.TB, cfg app.Config) *Server {
 		t.Fatalf("start incidentd: %v", err)
 	}
 	s := &Server{t: t, Main: m, Endpoint: m.Endpoint(), DataDir: cfg.DataDir, Log: log}
+	if addr := m.MetricsAddr(); addr != "" {
+		s.Metrics = "http://" + addr
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := m.Close(ctx); err != nil {
 			t.Errorf("stop incidentd: %v", err)
 		}
-		if strings.Contains(log.String(), "level=ERROR") {
+		if out := log.String(); strings.Contains(out, "level=ERROR") || strings.Contains(out, `"level":"ERROR"`) {
 			t.Errorf("server logged an error:\n%s", log.String())
 		}
 	})
