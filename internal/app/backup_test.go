@@ -25,8 +25,7 @@ const readme = "../../README.md"
 //
 // A reader holds a snapshot from the middle of the writes, so that the
 // writes acknowledged after it stay in the write-ahead log: a copy of
-// incidentd.db alone, restored the same way, lacks them, which the test
-// checks too, so that it cannot pass with a backup that copies the database
+// incidentd.db alone lacks them (or is torn), which the test checks too, so that it cannot pass with a backup that copies the database
 // file only.
 func TestBackupWhileWritingKeepsEveryAcknowledgedWrite(t *testing.T) {
 	srv := testserver.Start(t)
@@ -69,15 +68,11 @@ func TestBackupWhileWritingKeepsEveryAcknowledgedWrite(t *testing.T) {
 		t.Errorf("%d of %d writes acknowledged before the backup are not in it, first %v", len(missing), len(before), missing[0])
 	}
 
-	plainData := filepath.Join(t.TempDir(), "data")
-	testserver.RestoreAsReadme(t, readme, plainData, plain)
-	cfg.DataDir = plainData
-	srv3 := testserver.StartWith(t, cfg)
-	missing := testserver.MissingWrites(t, srv3.A(), before)
-	if len(missing) == 0 {
+	shortfall := testserver.PlainCopyShortfall(t, plain, before)
+	if shortfall == "" {
 		t.Fatal("a plain copy of incidentd.db holds every write acknowledged before it: this test cannot tell a backup from it")
 	}
-	t.Logf("a plain copy of incidentd.db lacks %d of them", len(missing))
+	t.Logf("a plain copy of incidentd.db is no backup: %s", shortfall)
 }
 
 // started counts the incidents that writes started.

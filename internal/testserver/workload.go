@@ -321,3 +321,47 @@ func RestoreAsReadme(t testing.TB, readme, data, backup string) {
 		t.Fatalf("the README's restore steps failed: %v\n%s", err, out)
 	}
 }
+
+// PlainCopyShortfall says how the database file at path, a plain copy of a
+// running server's incidentd.db, falls short of a backup of writes: it is
+// damaged (its pages come from different moments, which a copy taken while
+// a checkpoint writes the file can be), or it lacks some of them. It returns
+// "" when the copy is whole and holds every write.
+func PlainCopyShortfall(t testing.TB, path string, writes []Write) string {
+	t.Helper()
+	// immutable: read the file as it is, with no log and no locks.
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&immutable=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var check string
+	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		return fmt.Sprintf("it is damaged (integrity check: %q, %v)", check, err)
+	}
+	missing := 0
+	for _, w := range writes {
+		var doc string
+		err := db.QueryRow(`SELECT doc FROM incident_records WHERE arn = ?`, w.Incident).Scan(&doc)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			missing++
+		case err != nil:
+			return fmt.Sprintf("it cannot be read (%v)", err)
+		case w.Op == "UpdateIncidentRecord" && !strings.Contains(doc, fmt.Sprintf("%q", w.Title)):
+			missing++
+		case w.Op == "CreateTimelineEvent":
+			var n int
+			if err := db.QueryRow(`SELECT count(*) FROM timeline_events WHERE event_id = ?`, w.EventID).Scan(&n); err != nil {
+				return fmt.Sprintf("it cannot be read (%v)", err)
+			}
+			if n == 0 {
+				missing++
+			}
+		}
+	}
+	if missing == 0 {
+		return ""
+	}
+	return fmt.Sprintf("it lacks %d of %d writes", missing, len(writes))
+}
