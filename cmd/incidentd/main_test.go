@@ -440,8 +440,9 @@ func TestAWSCLIReadmeExample(t *testing.T) {
 		}
 	}
 	inc := list.IncidentRecordSummaries[0]
-	// Start, resolution, the related item's addition, the custom event.
-	events, err := c.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: inc.Arn})
+	// Start, resolution, the related item's addition, the custom event:
+	// oldest first, the custom event (dated 2025) before the others.
+	events, err := c.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: inc.Arn, SortOrder: types.SortOrderAscending})
 	if err != nil || len(events.EventSummaries) != 4 {
 		t.Fatalf("timeline %+v %v", events, err)
 	}

@@ -32,10 +32,12 @@ type EventReference struct {
 }
 
 // TimelineFilter selects timeline events; Before and After bound eventTime,
-// EventTypes (ORed) the type.
+// EventTypes (ORed) the type, References (ORed) what the event references:
+// a resource ARN or a related item id among its EventReferences.
 type TimelineFilter struct {
 	Before, After []time.Time // every bound applies
 	EventTypes    [][]string  // each list ORed, lists ANDed
+	References    [][]string  // each list ORed, lists ANDed
 	Descending    bool
 }
 

@@ -55,7 +55,9 @@ func (s *Service) incidentRecord(ctx context.Context, arn string) (*domain.Incid
 
 // StartIncident starts an incident from a response plan. While an OPEN
 // incident with the same dedupeString exists in the account, its ARN is
-// returned and nothing is created.
+// returned and nothing is created; without a dedupeString in the plan, a
+// CloudWatch alarm or EventBridge event trigger gives one
+// (triggerDedupeString).
 // Errors: NotFoundError for a missing plan; ValidationError without an
 // ACTIVE replication set; ConflictError for a clientToken reused with other
 // parameters.
@@ -86,8 +88,12 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 		return nil, err
 	}
 	t := plan.Template
-	if d := deref(t.DedupeString); d != "" {
-		open, err := s.store.FindOpenIncident(ctx, c.Account, d)
+	dedupe := deref(t.DedupeString)
+	if dedupe == "" {
+		dedupe = triggerDedupeString(in.TriggerDetails)
+	}
+	if dedupe != "" {
+		open, err := s.store.FindOpenIncident(ctx, c.Account, dedupe)
 		if err == nil {
 			return &model.StartIncidentOutput{IncidentRecordArn: &open.ARN}, nil
 		}
@@ -107,7 +113,7 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 		CreationTime:        now,
 		LastModifiedBy:      c.Principal,
 		LastModifiedTime:    now,
-		DedupeString:        deref(t.DedupeString),
+		DedupeString:        dedupe,
 		ChatChannel:         plan.ChatChannel,
 		NotificationTargets: t.NotificationTargets,
 		Source: domain.IncidentRecordSource{
@@ -138,6 +144,41 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 	return &model.StartIncidentOutput{IncidentRecordArn: &r.ARN}, nil
 }
 
+// triggerNamespace is the namespace of the dedupeStrings derived from
+// triggers (name-based UUIDs, RFC 9562 version 5).
+var triggerNamespace = uuid.MustParse("9671f22e-92cf-4d76-a83e-ba6f60687447")
+
+// triggerDedupeString is the dedupeString of an incident whose trigger
+// Incident Manager deduplicates by itself, "the same Amazon CloudWatch alarm
+// or Amazon EventBridge event", or "" for any other start: a UUID derived
+// from the alarm's ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME), or
+// from the rule's ARN (arn:aws:events:REGION:ACCOUNT:rule/NAME) and the id
+// of the event in rawData, which EventBridge keeps when it delivers an
+// event again.
+func triggerDedupeString(td *model.TriggerDetails) string {
+	if td == nil || td.TriggerArn == nil {
+		return ""
+	}
+	arn := *td.TriggerArn
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	switch service, resource := parts[2], parts[5]; {
+	case service == "cloudwatch" && strings.HasPrefix(resource, "alarm:"):
+		return uuid.NewSHA1(triggerNamespace, []byte("alarm "+arn)).String()
+	case service == "events" && strings.HasPrefix(resource, "rule/"):
+		var event struct {
+			ID string `json:"id"`
+		}
+		if td.RawData == nil || json.Unmarshal([]byte(*td.RawData), &event) != nil || event.ID == "" {
+			return ""
+		}
+		return uuid.NewSHA1(triggerNamespace, []byte("event "+arn+" "+event.ID)).String()
+	}
+	return ""
+}
+
 // GetIncidentRecord returns every member of an incident record.
 // Errors: NotFoundError.
 func (s *Service) GetIncidentRecord(ctx context.Context, in *model.GetIncidentRecordInput) (*model.GetIncidentRecordOutput, error) {
@@ -157,7 +198,9 @@ func (s *Service) GetIncidentRecord(ctx context.Context, in *model.GetIncidentRe
 		DedupeString:         &r.DedupeString,
 		IncidentRecordSource: sourceOut(r.Source),
 		ChatChannel:          chatChannelOut(r.ChatChannel),
-		NotificationTargets:  notificationItems(r.NotificationTargets),
+		// The lists are there also when empty, as AWS shows them.
+		NotificationTargets:  append([]model.NotificationTargetItem{}, notificationItems(r.NotificationTargets)...),
+		AutomationExecutions: make([]model.AutomationExecution, 0, len(r.AutomationExecutions)),
 	}
 	if r.ResolvedTime != nil {
 		out.ResolvedTime = model.NewTimestamp(*r.ResolvedTime)

@@ -536,15 +536,22 @@ func TestGetIncidentRecordReturnsEveryMember(t *testing.T) {
 		t.Errorf("automationExecutions %+v", r.AutomationExecutions)
 	}
 
-	// Unset members are left out of the answer, never null.
+	// Unset members are left out of the answer, never null; empty lists
+	// are there, as in AWS's get-incident-record example
+	// ("automationExecutions": [], "notificationTargets": []).
 	bare := irStartFrom(t, c, createPlan(t, c, "bare"))
 	resp := srv.Do("GET", "/getIncidentRecord?arn="+url.QueryEscape(bare), nil)
 	if resp.Status != 200 {
 		t.Fatalf("raw GetIncidentRecord: %d %s", resp.Status, resp.Body)
 	}
-	for _, absent := range []string{"null", `"resolvedTime"`, `"summary"`, `"chatChannel"`, `"notificationTargets"`, `"automationExecutions"`} {
+	for _, absent := range []string{"null", `"resolvedTime"`, `"summary"`, `"chatChannel"`} {
 		if strings.Contains(string(resp.Body), absent) {
 			t.Errorf("raw GetIncidentRecord of a bare record has %s: %s", absent, resp.Body)
+		}
+	}
+	for _, empty := range []string{`"notificationTargets":[]`, `"automationExecutions":[]`} {
+		if !strings.Contains(string(resp.Body), empty) {
+			t.Errorf("raw GetIncidentRecord of a bare record lacks %s: %s", empty, resp.Body)
 		}
 	}
 }
@@ -628,7 +635,7 @@ func TestUpdateIncidentRecordMemberByMember(t *testing.T) {
 		{"notificationTargets replaced", ssmincidents.UpdateIncidentRecordInput{NotificationTargets: irTargets("a", "b")},
 			func(r *types.IncidentRecord, _ time.Time) { r.NotificationTargets = irTargets("a", "b") }},
 		{"notificationTargets cleared", ssmincidents.UpdateIncidentRecordInput{NotificationTargets: []types.NotificationTargetItem{}},
-			func(r *types.IncidentRecord, _ time.Time) { r.NotificationTargets = nil }},
+			func(r *types.IncidentRecord, _ time.Time) { r.NotificationTargets = []types.NotificationTargetItem{} }},
 		{"several members at once", ssmincidents.UpdateIncidentRecordInput{
 			Title: aws.String("Primary failed over"), Impact: aws.Int32(2), Status: types.IncidentRecordStatusResolved,
 			NotificationTargets: irTargets("c"),
@@ -694,7 +701,7 @@ func TestUpdateIncidentRecordAPIReferenceSample(t *testing.T) {
 	if r.Status != types.IncidentRecordStatusResolved || r.ResolvedTime == nil || r.ResolvedTime.Before(now) {
 		t.Fatalf("status %s resolvedTime %v", r.Status, r.ResolvedTime)
 	}
-	events := tlList(t, srv.A(), ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+	events := tlList(t, srv.A(), ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 	if len(events) != 1 || aws.ToString(events[0].EventType) != "SSM Incident Record Update" {
 		t.Fatalf("timeline %+v", events)
 	}
@@ -744,7 +751,7 @@ func TestUpdateIncidentRecordRefusals(t *testing.T) {
 		{"title too long", ssmincidents.UpdateIncidentRecordInput{Title: aws.String(strings.Repeat("t", 201))}},
 	}
 	before := irGet(t, a, arn)
-	eventsBefore := len(tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100))
+	eventsBefore := len(tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100))
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in
@@ -766,7 +773,7 @@ func TestUpdateIncidentRecordRefusals(t *testing.T) {
 	if !reflect.DeepEqual(irComparable(after), irComparable(before)) || !after.LastModifiedTime.Equal(*before.LastModifiedTime) {
 		t.Fatalf("a refused update changed the record:\n got %+v\nwant %+v", after, before)
 	}
-	if n := len(tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)); n != eventsBefore {
+	if n := len(tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)); n != eventsBefore {
 		t.Fatalf("refused updates added timeline events: %d, was %d", n, eventsBefore)
 	}
 }
@@ -876,7 +883,7 @@ func TestConcurrentUpdatesLoseNoWrite(t *testing.T) {
 		t.Errorf("tags\n got %v\nwant %v", tags, want)
 	}
 	// Every update changed its member, so each wrote one timeline event.
-	events := tlList(t, srv.A(), ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+	events := tlList(t, srv.A(), ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 	if want := 1 + len(members)*rounds; len(events) != want {
 		t.Errorf("%d timeline events, want %d", len(events), want)
 	}
@@ -1185,7 +1192,7 @@ func TestDeleteIncidentRecord(t *testing.T) {
 		{Identifier: &types.ItemIdentifier{Type: types.ItemTypeOther, Value: &types.ItemValueMemberUrl{Value: "https://example.com"}}},
 	}})
 	irUpdate(t, a, ssmincidents.UpdateIncidentRecordInput{Arn: &arn, Title: aws.String("renamed")})
-	events := tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+	events := tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 	if len(events) != 2 || len(irTags(t, a, arn)) != 1 {
 		t.Fatalf("setup: %d events, tags %v", len(events), irTags(t, a, arn))
 	}
@@ -1236,7 +1243,7 @@ func TestDeleteIncidentRecord(t *testing.T) {
 	// A record stored again under the deleted ARN inherits neither the
 	// old timeline nor the old tags.
 	irSeed(t, srv, arn)
-	if got := tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100); len(got) != 0 {
+	if got := tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100); len(got) != 0 {
 		t.Fatalf("the deleted record's timeline survived: %+v", got)
 	}
 	if got := irTags(t, a, arn); len(got) != 0 {
@@ -1346,5 +1353,73 @@ func TestListIncidentRecordsSameInstant(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("maxResults %d:\n got %v\nwant %v", size, got, want)
 		}
+	}
+}
+
+// TestStartIncidentDeduplicatesTheSameAlarmOrEvent: without a dedupeString,
+// starts triggered by the same CloudWatch alarm, or by the same EventBridge
+// event (its rule and its event id), while the incident is OPEN return
+// that incident ("By default, Incident Manager automatically deduplicates
+// multiple incidents created by the same Amazon CloudWatch alarm or Amazon
+// EventBridge event", the IncidentTemplate reference).
+func TestStartIncidentDeduplicatesTheSameAlarmOrEvent(t *testing.T) {
+	srv := irServer(t, nil)
+	a := srv.A()
+	setUp(t, a)
+	plan := createPlan(t, a, "alarms")
+	const (
+		alarm      = "arn:aws:cloudwatch:us-east-1:" + testserver.AccountA + ":alarm:db-cpu"
+		otherAlarm = "arn:aws:cloudwatch:us-east-1:" + testserver.AccountA + ":alarm:db-disk"
+		rule       = "arn:aws:events:us-east-1:" + testserver.AccountA + ":rule/db-events"
+	)
+	byAlarm := func(arn string) string {
+		return irStart(t, a, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan, TriggerDetails: &types.TriggerDetails{
+			Source: aws.String("aws.cloudwatch"), TriggerArn: aws.String(arn), Timestamp: aws.Time(time.Now()),
+			RawData: aws.String(`{"alarmName":"` + arn + `","state":{"value":"ALARM"}}`),
+		}})
+	}
+	byEvent := func(id string) string {
+		return irStart(t, a, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan, TriggerDetails: &types.TriggerDetails{
+			Source: aws.String("aws.events"), TriggerArn: aws.String(rule), Timestamp: aws.Time(time.Now()),
+			RawData: aws.String(`{"version":"0","id":"` + id + `","detail-type":"RDS DB Instance Event","source":"aws.rds","detail":{}}`),
+		}})
+	}
+
+	first := byAlarm(alarm)
+	if again := byAlarm(alarm); again != first {
+		t.Fatalf("the same alarm while its incident is OPEN started %s, want %s", again, first)
+	}
+	other := byAlarm(otherAlarm)
+	if other == first {
+		t.Fatal("another alarm returned the first alarm's incident")
+	}
+	event := byEvent("7bf73129-1428-4cd3-a780-95db273d1602")
+	if again := byEvent("7bf73129-1428-4cd3-a780-95db273d1602"); again != event {
+		t.Fatalf("the same EventBridge event again started %s, want %s", again, event)
+	}
+	if next := byEvent("0a8b0b52-53d8-4f7a-a53a-3a1bd8f5e2a1"); next == event {
+		t.Fatal("another event of the same rule returned the first event's incident")
+	}
+	// Starts by hand are not deduplicated without a dedupeString.
+	if irStartFrom(t, a, plan) == irStartFrom(t, a, plan) {
+		t.Fatal("two starts by hand without a dedupeString returned one incident")
+	}
+	if n := irCount(t, a); n != 6 {
+		t.Fatalf("%d records, want 6", n)
+	}
+	// Once resolved, the alarm starts a new incident.
+	irUpdate(t, a, ssmincidents.UpdateIncidentRecordInput{Arn: &first, Status: types.IncidentRecordStatusResolved})
+	if next := byAlarm(alarm); next == first {
+		t.Fatal("the alarm returned its resolved incident")
+	}
+	// A plan's own dedupeString still decides for the plan's starts.
+	deduped := irPlan(t, a, "alarms-deduped", "db")
+	start := func(arn string) string {
+		return irStart(t, a, &ssmincidents.StartIncidentInput{ResponsePlanArn: &deduped, TriggerDetails: &types.TriggerDetails{
+			Source: aws.String("aws.cloudwatch"), TriggerArn: aws.String(arn), Timestamp: aws.Time(time.Now()),
+		}})
+	}
+	if start(alarm) != start(otherAlarm) {
+		t.Fatal("two alarms on a plan with one dedupeString started two incidents")
 	}
 }

@@ -41,7 +41,7 @@ func riUpdate(c *ssmincidents.Client, arn string, u types.RelatedItemsUpdate) er
 func riEvents(t *testing.T, c *ssmincidents.Client, arn string) []*types.TimelineEvent {
 	t.Helper()
 	var out []*types.TimelineEvent
-	for _, e := range tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, Filters: []types.Filter{irFilter("eventType", irStrings(tlUpdate))}}, 100) {
+	for _, e := range tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending, Filters: []types.Filter{irFilter("eventType", irStrings(tlUpdate))}}, 100) {
 		out = append(out, tlGet(t, c, arn, aws.ToString(e.EventId)))
 	}
 	return out

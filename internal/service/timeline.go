@@ -12,16 +12,16 @@ import (
 	"github.com/incidentd/incidentd/internal/model"
 )
 
-// automaticEvent builds an event incidentd writes by itself: eventTime in
-// whole seconds, eventUpdatedTime to the millisecond, a reference to the
-// incident.
+// automaticEvent builds an event incidentd writes by itself: eventTime and
+// eventUpdatedTime to the millisecond (as AWS's list-timeline-events
+// example shows them), a reference to the incident.
 func automaticEvent(r *domain.IncidentRecord, eventType string, eventTime time.Time, data any, now time.Time) *domain.TimelineEvent {
 	b, _ := json.Marshal(data)
 	return &domain.TimelineEvent{
 		Account:          r.Account,
 		IncidentARN:      r.ARN,
 		EventID:          newEventID(),
-		EventTime:        eventTime.Truncate(time.Second),
+		EventTime:        eventTime.Truncate(time.Millisecond),
 		EventUpdatedTime: now.Truncate(time.Millisecond),
 		EventType:        eventType,
 		EventData:        string(b),
@@ -146,8 +146,10 @@ func (s *Service) GetTimelineEvent(ctx context.Context, in *model.GetTimelineEve
 
 // timelineFilter checks the filters and sort of ListTimelineEvents.
 func timelineFilter(in *model.ListTimelineEventsInput) (domain.TimelineFilter, error) {
-	// Events are listed oldest first unless sortOrder says DESCENDING.
-	f := domain.TimelineFilter{Descending: deref(in.SortOrder) == "DESCENDING"}
+	// Events are listed newest first unless sortOrder says ASCENDING, as
+	// AWS's list-timeline-events example, which gives no sortOrder, shows
+	// them.
+	f := domain.TimelineFilter{Descending: deref(in.SortOrder) != "ASCENDING"}
 	for _, fl := range in.Filters {
 		cond := fl.Condition
 		switch *fl.Key {
@@ -166,15 +168,20 @@ func timelineFilter(in *model.ListTimelineEventsInput) (domain.TimelineFilter, e
 				return f, domain.Invalid("The filter eventType takes an equals condition with at least one of stringValues.")
 			}
 			f.EventTypes = append(f.EventTypes, cond.Equals.StringValues)
+		case "eventReference":
+			if cond.Equals == nil || len(cond.Equals.StringValues) == 0 {
+				return f, domain.Invalid("The filter eventReference takes an equals condition with at least one of stringValues: resource ARNs or related item ids.")
+			}
+			f.References = append(f.References, cond.Equals.StringValues)
 		default:
-			return f, domain.Invalid("Unknown filter key %s: use eventTime or eventType.", *fl.Key)
+			return f, domain.Invalid("Unknown filter key %s: use eventReference, eventTime or eventType.", *fl.Key)
 		}
 	}
 	return f, nil
 }
 
 // ListTimelineEvents lists the events of an incident's timeline by
-// eventTime, ascending unless sortOrder is DESCENDING.
+// eventTime, newest first unless sortOrder is ASCENDING.
 // Errors: NotFoundError for a missing incident; ValidationError for a bad
 // filter or nextToken.
 func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimelineEventsInput) (*model.ListTimelineEventsOutput, error) {

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -99,7 +100,7 @@ func TestCreateTimelineEvent(t *testing.T) {
 	if e := tlGet(t, c, arn, note); e.EventReferences != nil || aws.ToString(e.EventType) != "Note" {
 		t.Fatalf("note: %+v", e)
 	}
-	all := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 2)
+	all := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 2)
 	var types_ []string
 	for _, e := range all {
 		types_ = append(types_, aws.ToString(e.EventType))
@@ -118,7 +119,7 @@ func TestCreateTimelineEvent(t *testing.T) {
 
 func TestCreateTimelineEventRefusals(t *testing.T) {
 	srv, c, arn := teIncident(t, nil)
-	before := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+	before := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 	valid := func() ssmincidents.CreateTimelineEventInput {
 		return ssmincidents.CreateTimelineEventInput{
 			IncidentRecordArn: aws.String(arn),
@@ -150,7 +151,7 @@ func TestCreateTimelineEventRefusals(t *testing.T) {
 	_, err = c.CreateTimelineEvent(ctx, &in)
 	wantAPIError[*types.ValidationException](t, err, "ValidationException")
 
-	after := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+	after := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 	if len(after) != len(before) {
 		t.Fatalf("refused requests wrote events: %d before, %d after", len(before), len(after))
 	}
@@ -263,10 +264,10 @@ func TestDeleteTimelineEvent(t *testing.T) {
 		t.Fatalf("DeleteTimelineEvent on a missing incident: %v", err)
 	}
 	// Automatic events cannot be deleted.
-	events := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+	events := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 	_, err = c.DeleteTimelineEvent(ctx, &ssmincidents.DeleteTimelineEventInput{IncidentRecordArn: &arn, EventId: events[0].EventId})
 	wantAPIError[*types.ValidationException](t, err, "ValidationException")
-	if after := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100); len(after) != len(events) {
+	if after := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100); len(after) != len(events) {
 		t.Fatalf("%d events after a refused delete, want %d", len(after), len(events))
 	}
 }
@@ -310,4 +311,89 @@ func TestTimelineEventIdempotency(t *testing.T) {
 	up.EventData = aws.String("edited again")
 	_, err = c.UpdateTimelineEvent(ctx, &up)
 	wantAPIError[*types.ConflictException](t, err, "ConflictException")
+}
+
+// TestListTimelineEventsEventReferenceFilter filters on eventReference, the
+// key AWS's API reference lists beside eventTime and eventType: an event
+// matches when it references one of the values, a resource ARN or a related
+// item id; values OR together, filters AND together, also with the other
+// keys.
+func TestListTimelineEventsEventReferenceFilter(t *testing.T) {
+	clock := newIRClock()
+	_, c, arn := teIncident(t, clock)
+	const instance = "arn:aws:ec2:us-east-1:" + testserver.AccountA + ":instance/i-0123456789abcdef0"
+	item := teAddItem(t, c, arn, types.ItemTypeOther, &types.ItemValueMemberUrl{Value: "https://example.com/runbook"})
+	byResource := &types.EventReferenceMemberResource{Value: instance}
+	byItem := &types.EventReferenceMemberRelatedItemId{Value: item}
+	custom := func(typ string, refs ...types.EventReference) string {
+		clock.Advance(time.Second)
+		return teCreate(t, c, ssmincidents.CreateTimelineEventInput{
+			IncidentRecordArn: &arn, EventTime: aws.Time(clock.Now()), EventType: aws.String(typ),
+			EventData: aws.String(`"x"`), EventReferences: refs,
+		})
+	}
+	resourceOnly := custom("Custom Event", byResource)
+	itemOnly := custom("Note", byItem)
+	both := custom("Custom Event", byResource, byItem)
+	custom("Custom Event") // references nothing
+
+	all := tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
+	// The events that reference the incident itself: what incidentd wrote.
+	var automatic, itemEvents []string
+	for _, s := range all {
+		id := aws.ToString(s.EventId)
+		for _, ref := range tlGet(t, c, arn, id).EventReferences {
+			switch r := ref.(type) {
+			case *types.EventReferenceMemberResource:
+				if r.Value == arn {
+					automatic = append(automatic, id)
+				}
+			case *types.EventReferenceMemberRelatedItemId:
+				if r.Value == item && id != itemOnly && id != both {
+					itemEvents = append(itemEvents, id)
+				}
+			}
+		}
+	}
+	if len(automatic) < 2 {
+		t.Fatalf("the start and the related item's addition do not reference the incident: %v", automatic)
+	}
+	refs := func(values ...string) types.Filter { return irFilter("eventReference", irStrings(values...)) }
+	cases := []struct {
+		name    string
+		filters []types.Filter
+		want    []string
+	}{
+		{"a resource ARN", []types.Filter{refs(instance)}, []string{resourceOnly, both}},
+		{"a related item id", []types.Filter{refs(item)}, append(slices.Clone(itemEvents), itemOnly, both)},
+		{"either", []types.Filter{refs(instance, item)}, append(slices.Clone(itemEvents), resourceOnly, itemOnly, both)},
+		{"both", []types.Filter{refs(instance), refs(item)}, []string{both}},
+		{"the incident", []types.Filter{refs(arn)}, automatic},
+		{"with eventType", []types.Filter{refs(instance, item), irFilter("eventType", irStrings("Note"))}, []string{itemOnly}},
+		{"with eventTime", []types.Filter{refs(instance), irFilter("eventTime", &types.ConditionMemberAfter{Value: clock.Now().Add(-1500 * time.Millisecond)})}, []string{both}},
+		{"nothing references it", []types.Filter{refs("arn:aws:s3:::no-such-bucket")}, nil},
+	}
+	order := map[string]int{}
+	for i, s := range all {
+		order[aws.ToString(s.EventId)] = i
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			slices.SortFunc(tc.want, func(a, b string) int { return order[a] - order[b] })
+			in := ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, Filters: tc.filters, SortOrder: types.SortOrderAscending}
+			for _, size := range []int32{100, 1} {
+				if got := tlIDs(tlList(t, c, in, size)); !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("maxResults %d:\n got %v\nwant %v", size, got, tc.want)
+				}
+			}
+		})
+	}
+	for _, bad := range []types.Filter{
+		irFilter("eventReference", irStrings()),
+		irFilter("eventReference", irInts(1)),
+		irFilter("eventReference", &types.ConditionMemberBefore{Value: time.Now()}),
+	} {
+		_, err := c.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, Filters: []types.Filter{bad}})
+		wantAPIError[*types.ValidationException](t, err, "ValidationException")
+	}
 }

@@ -109,7 +109,7 @@ func TestTimelineStartEvent(t *testing.T) {
 	now := clock.Advance(time.Second)
 	arn := irStartFrom(t, irAliceClient(srv), plan)
 
-	events := tlList(t, srv.A(), ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+	events := tlList(t, srv.A(), ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 	if len(events) != 1 {
 		t.Fatalf("%d events after StartIncident", len(events))
 	}
@@ -117,16 +117,17 @@ func TestTimelineStartEvent(t *testing.T) {
 	if aws.ToString(e.EventType) != tlStart || aws.ToString(e.IncidentRecordArn) != arn || !tlUUID.MatchString(aws.ToString(e.EventId)) {
 		t.Fatalf("event type %q incident %q id %q", aws.ToString(e.EventType), aws.ToString(e.IncidentRecordArn), aws.ToString(e.EventId))
 	}
-	if !irSameTime(e.EventTime, now.Truncate(time.Second)) || !irSameTime(e.EventUpdatedTime, now) {
-		t.Fatalf("eventTime %v eventUpdatedTime %v, want %v and %v", e.EventTime, e.EventUpdatedTime, now.Truncate(time.Second), now)
+	// Automatic events keep milliseconds, as in AWS's list-timeline-events
+	// example (an "SSM Incident Record Update" at 22:36:13.766).
+	if !irSameTime(e.EventTime, now) || !irSameTime(e.EventUpdatedTime, now) {
+		t.Fatalf("eventTime %v eventUpdatedTime %v, want %v for both", e.EventTime, e.EventUpdatedTime, now)
 	}
 	if !reflect.DeepEqual(e.EventReferences, tlResourceRef(arn)) {
 		t.Fatalf("eventReferences %#v", e.EventReferences)
 	}
-	// On the wire: eventTime in whole epoch seconds, eventUpdatedTime with
-	// its milliseconds.
+	// On the wire: both in epoch seconds with their milliseconds.
 	resp := srv.Do("POST", "/listTimelineEvents", []byte(`{"incidentRecordArn":"`+arn+`"}`))
-	wire := regexp.MustCompile(fmt.Sprintf(`"eventTime":%d[,}]`, now.Unix()))
+	wire := regexp.MustCompile(fmt.Sprintf(`"eventTime":%d\.123[,}]`, now.Unix()))
 	wireUpdated := regexp.MustCompile(fmt.Sprintf(`"eventUpdatedTime":%d\.123[,}]`, now.Unix()))
 	if resp.Status != 200 || !wire.Match(resp.Body) || !wireUpdated.Match(resp.Body) {
 		t.Fatalf("raw ListTimelineEvents: %d %s, want %s and %s", resp.Status, resp.Body, wire, wireUpdated)
@@ -154,13 +155,13 @@ func TestTimelineTriggerEvent(t *testing.T) {
 		Source: aws.String("aws.cloudwatch"), Timestamp: &detected, TriggerArn: &alarm, RawData: &raw,
 	}})
 
-	events := tlList(t, srv.A(), ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+	events := tlList(t, srv.A(), ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 	if len(events) != 1 || aws.ToString(events[0].EventType) != tlTrigger {
 		t.Fatalf("timeline %+v", events)
 	}
 	e := tlGet(t, srv.A(), arn, aws.ToString(events[0].EventId))
-	if !irSameTime(e.EventTime, detected.Truncate(time.Second)) {
-		t.Fatalf("eventTime %v, want the trigger's timestamp to the second %v", e.EventTime, detected.Truncate(time.Second))
+	if !irSameTime(e.EventTime, detected) {
+		t.Fatalf("eventTime %v, want the trigger's timestamp %v", e.EventTime, detected)
 	}
 	if !irSameTime(e.EventUpdatedTime, now) {
 		t.Fatalf("eventUpdatedTime %v, want %v", e.EventUpdatedTime, now)
@@ -230,14 +231,14 @@ func TestTimelineUpdateEvents(t *testing.T) {
 		if i%2 == 0 {
 			caller, callerARN = alice, irAlice
 		}
-		before := tlList(t, root, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+		before := tlList(t, root, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 		now := clock.Advance(1500 * time.Millisecond)
 		in := st.in
 		in.Arn = &arn
 		if _, err := caller.UpdateIncidentRecord(ctx, &in); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		after := tlList(t, root, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
+		after := tlList(t, root, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
 		if st.want == nil {
 			if !reflect.DeepEqual(tlIDs(after), tlIDs(before)) {
 				t.Fatalf("%s: an update that changes nothing added events: %d, was %d", st.name, len(after), len(before))
@@ -251,8 +252,8 @@ func TestTimelineUpdateEvents(t *testing.T) {
 		if aws.ToString(e.EventType) != tlUpdate {
 			t.Fatalf("%s: event type %q", st.name, aws.ToString(e.EventType))
 		}
-		if !irSameTime(e.EventTime, now.Truncate(time.Second)) || !irSameTime(e.EventUpdatedTime, now) {
-			t.Fatalf("%s: eventTime %v eventUpdatedTime %v, want %v and %v", st.name, e.EventTime, e.EventUpdatedTime, now.Truncate(time.Second), now)
+		if !irSameTime(e.EventTime, now) || !irSameTime(e.EventUpdatedTime, now) {
+			t.Fatalf("%s: eventTime %v eventUpdatedTime %v, want %v for both", st.name, e.EventTime, e.EventUpdatedTime, now)
 		}
 		if !reflect.DeepEqual(e.EventReferences, tlResourceRef(arn)) {
 			t.Fatalf("%s: eventReferences %#v", st.name, e.EventReferences)
@@ -312,7 +313,7 @@ func newTLOrderFixture(t *testing.T, srv *testserver.Server, clock *irClock) *tl
 		irUpdate(t, c, ssmincidents.UpdateIncidentRecordInput{Arn: &f.arn, Title: &title})
 		f.titles = append(f.titles, title)
 	}
-	f.events = tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &f.arn}, 100)
+	f.events = tlList(t, c, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &f.arn, SortOrder: types.SortOrderAscending}, 100)
 	if len(f.events) != 21 {
 		t.Fatalf("%d events, want 21", len(f.events))
 	}
@@ -325,12 +326,12 @@ func TestListTimelineEventsOrder(t *testing.T) {
 	c := srv.A()
 	f := newTLOrderFixture(t, srv, clock)
 
-	// Ascending by default: the start, then the updates as written, also
-	// the ten that share one instant.
+	// Ascending: the start, then the updates as written, also the ten that
+	// share one instant.
 	if aws.ToString(f.events[0].EventType) != tlStart {
 		t.Fatalf("first event %q", aws.ToString(f.events[0].EventType))
 	}
-	second := f.start.Truncate(time.Second)
+	second := f.start
 	for i, s := range f.events {
 		e := tlGet(t, c, f.arn, aws.ToString(s.EventId))
 		if aws.ToString(e.EventId) != aws.ToString(s.EventId) || aws.ToString(e.EventType) != aws.ToString(s.EventType) ||
@@ -360,6 +361,7 @@ func TestListTimelineEventsOrder(t *testing.T) {
 		in    ssmincidents.ListTimelineEventsInput
 		order []string
 	}{
+		{"default: newest first, as AWS's list-timeline-events example", ssmincidents.ListTimelineEventsInput{}, tlReversed(ascending)},
 		{"ASCENDING", ssmincidents.ListTimelineEventsInput{SortOrder: types.SortOrderAscending}, ascending},
 		{"ASCENDING by EVENT_TIME", ssmincidents.ListTimelineEventsInput{SortOrder: types.SortOrderAscending, SortBy: types.TimelineEventSortEventTime}, ascending},
 		{"DESCENDING", ssmincidents.ListTimelineEventsInput{SortOrder: types.SortOrderDescending}, tlReversed(ascending)},
@@ -407,7 +409,7 @@ func TestListTimelineEventsFilters(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			in := ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &f.arn, Filters: tc.filters}
+			in := ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &f.arn, Filters: tc.filters, SortOrder: types.SortOrderAscending}
 			for _, size := range []int32{100, 3} {
 				if got := tlIDs(tlList(t, c, in, size)); !reflect.DeepEqual(got, tc.want) {
 					t.Fatalf("ascending, maxResults %d:\n got %v\nwant %v", size, got, tc.want)
@@ -434,8 +436,8 @@ func TestTimelineRefusals(t *testing.T) {
 		irUpdate(t, a, ssmincidents.UpdateIncidentRecordInput{Arn: &arn, Title: aws.String(fmt.Sprintf("t%d", i))})
 		irUpdate(t, a, ssmincidents.UpdateIncidentRecordInput{Arn: &other, Title: aws.String(fmt.Sprintf("t%d", i))})
 	}
-	events := tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn}, 100)
-	otherEvents := tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &other}, 100)
+	events := tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending}, 100)
+	otherEvents := tlList(t, a, ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &other, SortOrder: types.SortOrderAscending}, 100)
 
 	page := func(in ssmincidents.ListTimelineEventsInput) string {
 		t.Helper()
@@ -446,7 +448,7 @@ func TestTimelineRefusals(t *testing.T) {
 		}
 		return aws.ToString(out.NextToken)
 	}
-	ascToken := page(ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn})
+	ascToken := page(ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderAscending})
 	descToken := page(ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: types.SortOrderDescending})
 	otherToken := page(ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &other})
 	recordsPage, err := a.ListIncidentRecords(ctx, &ssmincidents.ListIncidentRecordsInput{MaxResults: aws.Int32(1)})
@@ -460,7 +462,7 @@ func TestTimelineRefusals(t *testing.T) {
 		token string
 	}{
 		{"ASCENDING token with DESCENDING", types.SortOrderDescending, ascToken},
-		{"DESCENDING token with the default order", "", descToken},
+		{"ASCENDING token with the default order", "", ascToken},
 		{"DESCENDING token with ASCENDING", types.SortOrderAscending, descToken},
 		{"another incident's token", "", otherToken},
 		{"ListIncidentRecords token", "", aws.ToString(recordsPage.NextToken)},
@@ -485,8 +487,9 @@ func TestTimelineRefusals(t *testing.T) {
 		token string
 		want  []string
 	}{
-		{"", ascToken, tlIDs(events)[1:]},
+		{types.SortOrderAscending, ascToken, tlIDs(events)[1:]},
 		{types.SortOrderDescending, descToken, tlReversed(tlIDs(events))[1:]},
+		{"", descToken, tlReversed(tlIDs(events))[1:]},
 	} {
 		out, err := a.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: tc.order, NextToken: &tc.token})
 		if err != nil || !reflect.DeepEqual(tlIDs(out.EventSummaries), tc.want) {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -39,7 +38,7 @@ func (s *Store) GetFindings(ctx context.Context, account string, ids []string) (
 		args = append(args, id)
 	}
 	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM findings WHERE account = ? AND id IN (`+
-		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`)`, args...)
+		placeholders(len(ids))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -113,7 +113,7 @@ func (s *Store) ListIncidentRecords(ctx context.Context, account string, conds [
 		args  = []any{account}
 	)
 	in := func(col string, n int) string {
-		return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+		return col + " IN (" + placeholders(n) + ")"
 	}
 	for _, c := range conds {
 		switch c.Key {

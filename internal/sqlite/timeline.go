@@ -33,9 +33,17 @@ func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN str
 		where, args = append(where, "event_time > ?"), append(args, ms(t))
 	}
 	for _, types := range f.EventTypes {
-		where = append(where, "event_type IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(types)), ", ")+")")
+		where = append(where, "event_type IN ("+placeholders(len(types))+")")
 		for _, t := range types {
 			args = append(args, t)
+		}
+	}
+	// A reference is {"resource": ARN} or {"relatedItemId": ID}.
+	for _, refs := range f.References {
+		where = append(where, `EXISTS (SELECT 1 FROM json_each(timeline_events.doc, '$.eventReferences') AS r
+			WHERE coalesce(json_extract(r.value, '$.resource'), json_extract(r.value, '$.relatedItemId')) IN (`+placeholders(len(refs))+`))`)
+		for _, r := range refs {
+			args = append(args, r)
 		}
 	}
 	order, cmp := "ASC", ">"
@@ -71,4 +79,9 @@ func (s *Store) DeleteTimelineEvent(ctx context.Context, account, incidentARN, e
 		_, err := tx.ExecContext(ctx, `DELETE FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`, eventID, account, incidentARN)
 		return err
 	})
+}
+
+// placeholders returns n comma-separated placeholders for an IN list.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
