@@ -302,16 +302,92 @@ func checkAction(a string) error {
 	return fmt.Errorf("Action %q names no Incident Manager operation.", a)
 }
 
-// checkResource accepts the plan's ARN and ARNs of its incident records.
+// checkResource accepts a resource ARN, or an ARN pattern with * and ?, that
+// matches the plan's ARN or the ARN of at least one of its incident records,
+// as IAM matches a statement's Resource (each wildcard may also match
+// colons and slashes; "*" matches everything). AWS's own examples write
+// arn:aws:ssm-incidents:*:ACCOUNT:response-plan/NAME: the "*" matches the
+// empty region of Incident Manager's ARNs. A policy of the plan shares
+// nothing beyond the plan and its records, whatever else its patterns match.
 func checkResource(r string, p *domain.ResponsePlan) error {
-	if r == p.ARN {
-		return nil
-	}
 	prefix := makeARN(p.Account, "incident-record", p.Name) + "/"
-	if id, ok := strings.CutPrefix(r, prefix); ok && incidentIDRE.MatchString(id) {
+	if wildcardMatch(r, p.ARN) || wildcardMatchesSomeID(r, prefix) {
 		return nil
 	}
-	return fmt.Errorf("Resource %q is outside the response plan: use %s or %s*.", r, p.ARN, prefix)
+	return fmt.Errorf("Resource %q matches nothing of the response plan: use %s or %s*, or patterns that match them (as AWS's examples write arn:aws:ssm-incidents:*:%s:response-plan/%s).",
+		r, p.ARN, prefix, p.Account, p.Name)
+}
+
+// wildcardMatch reports whether s matches pattern, where * matches any
+// sequence of characters and ? any one character, as in IAM's ARN matching.
+func wildcardMatch(pattern, s string) bool {
+	// star, mark: the last * of the pattern and where in s it began to
+	// match, to backtrack to.
+	i, j, star, mark := 0, 0, -1, 0
+	for j < len(s) {
+		switch {
+		case i < len(pattern) && (pattern[i] == '?' || pattern[i] == s[j]):
+			i, j = i+1, j+1
+		case i < len(pattern) && pattern[i] == '*':
+			star, mark = i, j
+			i++
+		case star >= 0:
+			mark++
+			i, j = star+1, mark
+		default:
+			return false
+		}
+	}
+	for i < len(pattern) && pattern[i] == '*' {
+		i++
+	}
+	return i == len(pattern)
+}
+
+// wildcardMatchesSomeID reports whether pattern matches prefix+ID for some
+// incident id ID: one or more letters, digits and hyphens.
+func wildcardMatchesSomeID(pattern, prefix string) bool {
+	// reach[k][n]: the first k bytes of the pattern can match prefix[:n]
+	// (n <= len(prefix)); inID[k][m]: they can match prefix and then m (0,
+	// or 1 for one or more) characters of an id.
+	isID := func(c byte) bool {
+		return c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	}
+	reach := make([]bool, len(prefix)+1)
+	reach[0] = true
+	var inID [2]bool
+	for k := 0; k < len(pattern); k++ {
+		c := pattern[k]
+		next := make([]bool, len(prefix)+1)
+		var nextID [2]bool
+		// Where the prefix was matched whole, the id part begins.
+		if reach[len(prefix)] {
+			inID[0] = true
+		}
+		switch c {
+		case '*':
+			// Any run of prefix bytes, and on into the id.
+			seen := false
+			for n := range next {
+				seen = seen || reach[n]
+				next[n] = seen
+			}
+			nextID[0] = inID[0] || seen
+			nextID[1] = inID[1] || inID[0] || seen
+		case '?':
+			for n := 1; n < len(next); n++ {
+				next[n] = reach[n-1]
+			}
+			nextID[1] = inID[0] || inID[1]
+		default:
+			for n := 1; n < len(next); n++ {
+				next[n] = reach[n-1] && prefix[n-1] == c
+			}
+			nextID[1] = isID(c) && (inID[0] || inID[1])
+		}
+		reach, inID = next, nextID
+	}
+	return inID[1]
 }
 
 // stringList reads member key of m: a string or a non-empty list of strings.

@@ -250,13 +250,15 @@ func TestResourcePolicyDocumentIsChecked(t *testing.T) {
 		{"pattern matching nothing", policy(stmt(map[string]string{"Action": `"ssm-incidents:Zap*"`})), `Invalid resource policy: Statement 1: Action "ssm-incidents:Zap*" names no Incident Manager operation.`},
 		{"empty action name", policy(stmt(map[string]string{"Action": `"ssm-incidents:"`})), `Invalid resource policy: Statement 1: Action "ssm-incidents:" names no Incident Manager operation.`},
 		{"missing Resource", policy(stmt(map[string]string{"Resource": ""})), `Invalid resource policy: Statement 1: Resource is missing.`},
-		{"another plan", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents::111122223333:response-plan/other"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents::111122223333:response-plan/other" is outside the response plan: use ` + plan + ` or ` + incidents + `*.`},
-		{"every plan", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents::111122223333:response-plan/*"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents::111122223333:response-plan/*" is outside the response plan`},
-		{"another account's plan", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents::444455556666:response-plan/p"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents::444455556666:response-plan/p" is outside the response plan`},
-		{"incidents of another plan", policy(stmt(map[string]string{"Resource": `["` + plan + `","arn:aws:ssm-incidents::111122223333:incident-record/other/*"]`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents::111122223333:incident-record/other/*" is outside the response plan`},
-		{"incidents of plans named alike", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents::111122223333:incident-record/p*"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents::111122223333:incident-record/p*" is outside the response plan`},
-		{"every resource", policy(stmt(map[string]string{"Resource": `"*"`})), `Invalid resource policy: Statement 1: Resource "*" is outside the response plan`},
+		{"another plan", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents::111122223333:response-plan/other"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents::111122223333:response-plan/other" matches nothing of the response plan: use ` + plan + ` or ` + incidents + `*, or patterns that match them (as AWS's examples write arn:aws:ssm-incidents:*:` + testserver.AccountA + `:response-plan/p).`},
+		{"another account's plan", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents::444455556666:response-plan/p"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents::444455556666:response-plan/p" matches nothing of the response plan`},
+		{"incidents of another plan", policy(stmt(map[string]string{"Resource": `["` + plan + `","arn:aws:ssm-incidents::111122223333:incident-record/other/*"]`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents::111122223333:incident-record/other/*" matches nothing of the response plan`},
 		{"Condition a string", policy(stmt(map[string]string{"Condition": `"x"`})), `Invalid resource policy: Statement 1: Condition must be a JSON object.`},
+		{"the plan in a region", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents:us-east-1:111122223333:response-plan/p"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents:us-east-1:111122223333:response-plan/p" matches nothing of the response plan`},
+		{"another plan in any region", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents:*:111122223333:response-plan/other"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents:*:111122223333:response-plan/other" matches nothing of the response plan`},
+		{"incidents of plans named alike", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents:*:111122223333:incident-record/pp*"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-incidents:*:111122223333:incident-record/pp*" matches nothing of the response plan`},
+		{"an incident without an id", policy(stmt(map[string]string{"Resource": `"` + incidents + `"`})), `Invalid resource policy: Statement 1: Resource "` + incidents + `" matches nothing of the response plan`},
+		{"another service", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-contacts:*:111122223333:*"`})), `Invalid resource policy: Statement 1: Resource "arn:aws:ssm-contacts:*:111122223333:*" matches nothing of the response plan`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.PutResourcePolicy(ctx, &ssmincidents.PutResourcePolicyInput{ResourceArn: &plan, Policy: aws.String(tc.doc)})
@@ -281,6 +283,15 @@ func TestResourcePolicyDocumentIsChecked(t *testing.T) {
 		{"actions in any case", policy(stmt(map[string]string{"Action": `["SSM-Incidents:getresponseplan","ssm-incidents:STARTINCIDENT"]`}))},
 		{"one incident", policy(stmt(map[string]string{"Resource": `"` + incidents + `1abd9b35-ff4c-eb47-f20f-712a6c4c88cc"`}))},
 		{"several statements", policy(ok, stmt(map[string]string{"Principal": `"*"`, "Resource": `["` + plan + `","` + incidents + `*"]`}))},
+		// The resources of AWS's own examples: the CLI reference's
+		// put-resource-policy and the user guide's organisation policy.
+		{"any region, as AWS's examples", policy(stmt(map[string]string{"Resource": `["arn:aws:ssm-incidents:*:111122223333:response-plan/p","arn:aws:ssm-incidents:*:111122223333:incident-record/p/*"]`}))},
+		{"any account", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents:*:*:response-plan/p"`}))},
+		{"every plan", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents::111122223333:response-plan/*"`}))},
+		{"every resource", policy(stmt(map[string]string{"Resource": `"*"`}))},
+		{"a pattern over the plan's incidents", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents::111122223333:incident-record/p*"`}))},
+		{"a pattern over the plan's name", policy(stmt(map[string]string{"Resource": `"arn:aws:ssm-incidents:*:111122223333:response-plan/?"`}))},
+		{"every Incident Manager resource of the account", policy(stmt(map[string]string{"Resource": `"arn:*:ssm-incidents:*:111122223333:*"`}))},
 	} {
 		t.Run("accepts "+tc.name, func(t *testing.T) {
 			putPolicy(t, c, plan, tc.doc)
