@@ -78,7 +78,10 @@ func TestHelpListsEveryCommandAndFlag(t *testing.T) {
 // flagListed reports whether a help text lists f with its default.
 func flagListed(text string, f *flag.Flag) bool {
 	def := "(default " + f.DefValue + ")"
-	if f.DefValue == "" {
+	switch {
+	case required[f.Name]:
+		def = "(required)"
+	case f.DefValue == "":
 		def = "(default: none)"
 	}
 	re := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(f.Name) + `( \S+)?\n      .*` + regexp.QuoteMeta(def) + `$`)
@@ -103,6 +106,9 @@ func TestCommandHelpExitsZero(t *testing.T) {
 				}
 			}
 		}
+	}
+	if out, errOut, code := incidentd(t, nil, "help", "help"); code != 0 || errOut != "" || !strings.HasPrefix(out, "Usage: incidentd help [COMMAND]") {
+		t.Errorf("help help: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if _, errOut, code := incidentd(t, nil, "help", "bogus"); code == 0 || !strings.Contains(errOut, `no command "bogus"`) {
 		t.Errorf("help bogus: exit %d, stderr %q", code, errOut)
@@ -213,7 +219,10 @@ func TestStaticBinary(t *testing.T) {
 func TestPrintedKeyLinesWorkWithAWSCLI(t *testing.T) {
 	aws := testserver.RequireTool(t, "aws", "pip install awscli, or see https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html")
 	data := dataDir(t)
-	p := startServerArgs(t, data, freeAddr(t), []string{"--log-level", "info"}, noKeyEnv()...)
+	// On every address: the printed line names one a client can reach.
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p := startServerArgs(t, data, addr, []string{"--log-level", "info", "--addr", ":" + port}, noKeyEnv()...)
 	_, lines, ok := strings.Cut(p.stderr.String(), "Use them with any AWS client:\n")
 	if !ok {
 		t.Fatalf("no key lines printed:\n%s", p.stderr.String())
@@ -268,7 +277,8 @@ func TestStartLogsKeyInUseAndWarnsOfIgnoredKey(t *testing.T) {
 		t.Errorf("a start with the kept key warns of ignoring it:\n%s", log)
 	}
 
-	p = startServerArgs(t, data, freeAddr(t), info, rootEnv()...)
+	// Whatever the log level, the key in use and the ignored one are told.
+	p = startServerArgs(t, data, freeAddr(t), []string{"--log-level", "error"}, rootEnv()...)
 	log = p.stderr.String()
 	if !strings.Contains(log, `access_key_id=`+testKey+` account=`+testAccount+` source="environment`) {
 		t.Errorf("a start with INCIDENTD_* does not log its key:\n%s", log)
@@ -333,6 +343,15 @@ func TestFailedStartLeavesNothingBehind(t *testing.T) {
 	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a start on a used address left %s behind (%v)", data, err)
 	}
+	// A credentials file that cannot be read: no key is generated, nor
+	// printed.
+	_, errOut, code = incidentd(t, noKeyEnv(), "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(data, "nested"), "--credentials-file", filepath.Join(t.TempDir(), "missing"))
+	if code != 1 || strings.Contains(errOut, "AWS_SECRET_ACCESS_KEY") {
+		t.Fatalf("serve with a missing credentials file: exit %d, %s", code, errOut)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a start without its credentials file left %s behind (%v)", data, err)
+	}
 
 	// The database cannot be opened, after the credentials were generated:
 	// they are removed again, and the data directory, which was there
@@ -341,8 +360,8 @@ func TestFailedStartLeavesNothingBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code = incidentd(t, noKeyEnv(), "serve", "--addr", "127.0.0.1:0", "--data", data)
-	if code != 1 || !strings.Contains(errOut, "open storage") {
-		t.Fatalf("serve on an unusable database: exit %d, %s", code, errOut)
+	if code != 1 || !strings.Contains(errOut, "open storage") || strings.Contains(errOut, "AWS_SECRET_ACCESS_KEY") {
+		t.Fatalf("serve on an unusable database: exit %d, %s (want no key lines: the key they name is removed)", code, errOut)
 	}
 	entries, err := os.ReadDir(data)
 	if err != nil {
@@ -404,7 +423,10 @@ func TestREADMEListsEveryFlagWithItsDefault(t *testing.T) {
 		for _, f := range commandFlags(c) {
 			r, ok := table[f.Name]
 			want := "`" + f.DefValue + "`"
-			if f.DefValue == "" {
+			switch {
+			case required[f.Name]:
+				want = "required"
+			case f.DefValue == "":
 				want = "none"
 			}
 			if w, ok := environmental[f.Name]; ok {

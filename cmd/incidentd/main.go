@@ -66,7 +66,9 @@ func init() {
 			return serve(o.Config, stderr)
 		}},
 		{name: "migrate", args: "[flags]", summary: "apply the schema migrations to the database and exit", flags: dataFlags, run: func(o *options, stdout, _ io.Writer) error {
-			store, err := app.OpenStore(context.Background(), o.Config)
+			ctx, stop := interruptible()
+			defer stop()
+			store, err := app.OpenStore(ctx, o.Config)
 			if err != nil {
 				return err
 			}
@@ -74,7 +76,10 @@ func init() {
 			return store.Close()
 		}},
 		{name: "backup", args: "--to FILE [flags]", summary: "write a consistent copy of the database, also while the server runs, and check that it opens", flags: backupFlags, run: func(o *options, stdout, _ io.Writer) error {
-			return app.Backup(context.Background(), o.Config, o.backupTo, stdout)
+			// Interrupted, the backup stops and removes what it wrote.
+			ctx, stop := interruptible()
+			defer stop()
+			return app.Backup(ctx, o.Config, o.backupTo, stdout)
 		}},
 		{name: "version", summary: "print the version, the source revision and the Go version", run: func(_ *options, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, versionString())
@@ -112,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		if len(args) == 2 {
 			c := lookup(args[1])
-			if c == nil || c.name == "help" {
+			if c == nil {
 				fmt.Fprintf(stderr, "incidentd: no command %q\n\n", args[1])
 				printUsage(stderr)
 				return errUsage
@@ -174,8 +179,12 @@ func flagSet(c *command, opts *options) *flag.FlagSet {
 
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, "incidentd serves the API of AWS Systems Manager Incident Manager (ssm-incidents).\n\nUsage:\n")
+	width := 0
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-28s %s\n", strings.TrimSpace("incidentd "+c.name+" "+c.args), c.summary)
+		width = max(width, len(synopsis(c)))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, synopsis(c), c.summary)
 	}
 	for _, c := range commands {
 		if c.flags != nil {
@@ -185,8 +194,11 @@ func printUsage(w io.Writer) {
 	}
 }
 
+// synopsis is the usage line of c.
+func synopsis(c *command) string { return strings.TrimSpace("incidentd " + c.name + " " + c.args) }
+
 func printCommand(w io.Writer, c *command) {
-	fmt.Fprintf(w, "Usage: %s\n\n%s.\n", strings.TrimSpace("incidentd "+c.name+" "+c.args), strings.ToUpper(c.summary[:1])+c.summary[1:])
+	fmt.Fprintf(w, "Usage: %s\n\n%s.\n", synopsis(c), strings.ToUpper(c.summary[:1])+c.summary[1:])
 	if c.flags != nil {
 		fmt.Fprint(w, "\nFlags:\n")
 		printFlags(w, flagSet(c, &options{}))
@@ -194,7 +206,8 @@ func printCommand(w io.Writer, c *command) {
 }
 
 // printFlags lists the flags of fs in the --name form the documentation
-// uses, each with its default.
+// uses, each with its default, or "(required)" for one that has none and
+// must be given.
 func printFlags(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		kind, usage := flag.UnquoteUsage(f)
@@ -203,14 +216,20 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 			line += " " + kind
 		}
 		fmt.Fprintf(w, "%s\n      %s", line, usage)
-		if f.DefValue == "" {
+		switch {
+		case required[f.Name]:
+			fmt.Fprint(w, " (required)")
+		case f.DefValue == "":
 			fmt.Fprint(w, " (default: none)")
-		} else {
+		default:
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
 		}
 		fmt.Fprintln(w)
 	})
 }
+
+// required are the flags without a default that their command needs.
+var required = map[string]bool{"to": true}
 
 func versionString() string {
 	v := version
@@ -257,7 +276,7 @@ func dataFlags(fs *flag.FlagSet, o *options) {
 // backupFlags are the flags of incidentd backup.
 func backupFlags(fs *flag.FlagSet, o *options) {
 	dataFlags(fs, o)
-	fs.StringVar(&o.backupTo, "to", "", "`FILE` to write the copy to; it must not exist yet (required)")
+	fs.StringVar(&o.backupTo, "to", "", "`FILE` to write the copy to; it must not exist yet")
 }
 
 // serveFlags are the flags of incidentd serve; the root credentials come
@@ -339,8 +358,13 @@ func (o *options) check(c *command) error {
 	return nil
 }
 
+// interruptible is a context that SIGTERM and SIGINT end.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+}
+
 func serve(cfg app.Config, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	ctx, stop := interruptible()
 	defer stop()
 	m := &app.Main{Config: cfg, Out: stderr}
 	if err := m.Open(ctx); err != nil {

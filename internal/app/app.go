@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -209,7 +210,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			created.undo()
 		}
 	}()
-	keys, err := loadKeys(m.Config, m.Out, m.Log)
+	keys, generated, err := loadKeys(m.Config, m.Out, m.Log, clientAddr(ln.Addr()))
 	if err != nil {
 		return err
 	}
@@ -238,11 +239,40 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.bg.Add(1)
 	go m.purge(svc)
-	m.Log.Info("incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir)
+	notice(m.Log, slog.LevelInfo, "incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir)
 	if m.metricsLn != nil {
-		m.Log.Info("metrics listening", "addr", m.MetricsAddr(), "pprof", m.Config.Pprof)
+		notice(m.Log, slog.LevelInfo, "metrics listening", "addr", m.MetricsAddr(), "pprof", m.Config.Pprof)
 	}
+	// The lines to use a generated key come once the start can no longer
+	// fail, and remove the key again.
+	io.WriteString(m.Out, generated)
 	return nil
+}
+
+// notice writes a start-up line whatever the log level: which key is in
+// use, and where the server listens, are always told.
+func notice(log *slog.Logger, level slog.Level, msg string, args ...any) {
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.Add(args...)
+	log.Handler().Handle(context.Background(), r)
+}
+
+// clientAddr is the host:port a client on this machine reaches the
+// listener at: a listener on every address (0.0.0.0, ::) is reached at the
+// loopback address.
+func clientAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	ip := tcp.IP
+	switch {
+	case ip == nil || ip.Equal(net.IPv4zero):
+		ip = net.IPv4(127, 0, 0, 1)
+	case ip.Equal(net.IPv6unspecified):
+		ip = net.IPv6loopback
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
 }
 
 // serveMetrics serves the metrics listener until Close shuts it down.

@@ -107,27 +107,36 @@ type creations struct {
 	paths []string // to remove, files before their directory
 }
 
-// newCreations notes which of the data directory, its generated
-// credentials and its database (with the database's log and shared-memory
-// files) are missing now.
+// newCreations notes which of the data directory (and its missing parent
+// directories), its generated credentials and its database are missing
+// now. The database's log and shared-memory files are noted only with the
+// database: beside an existing database they may hold its newest commits.
 func newCreations(dataDir string) *creations {
 	c := &creations{}
-	for _, p := range []string{
-		filepath.Join(dataDir, CredentialsFileName),
-		filepath.Join(dataDir, sqlite.FileName),
-		filepath.Join(dataDir, sqlite.FileName+"-wal"),
-		filepath.Join(dataDir, sqlite.FileName+"-shm"),
-		dataDir,
-	} {
-		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+	missing := func(p string) bool {
+		_, err := os.Lstat(p)
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	for _, p := range []string{filepath.Join(dataDir, CredentialsFileName), filepath.Join(dataDir, sqlite.FileName)} {
+		if missing(p) {
 			c.paths = append(c.paths, p)
+		}
+	}
+	if db := filepath.Join(dataDir, sqlite.FileName); missing(db) {
+		c.paths = append(c.paths, db+"-wal", db+"-shm")
+	}
+	for dir := filepath.Clean(dataDir); missing(dir); dir = filepath.Dir(dir) {
+		c.paths = append(c.paths, dir)
+		if filepath.Dir(dir) == dir {
+			break
 		}
 	}
 	return c
 }
 
-// undo removes what was noted missing and exists now. The data directory is
-// removed only if it is empty by then: what else is in it is not incidentd's.
+// undo removes what was noted missing and exists now, files first, then
+// directories from the innermost out. A directory is removed only if it is
+// empty by then: what else is in it is not incidentd's.
 func (c *creations) undo() {
 	for _, p := range c.paths {
 		os.Remove(p)

@@ -3,7 +3,10 @@ package app
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/incidentd/incidentd/internal/sqlite"
 )
 
 func TestWriteFileAtomic(t *testing.T) {
@@ -64,5 +67,54 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestCreationsUndoWhatAStartMade notes a data directory whose parents are
+// missing too, creates what a start creates, and undoes it: every
+// directory made goes, from the innermost out; a directory that holds
+// something else stays.
+func TestCreationsUndoWhatAStartMade(t *testing.T) {
+	root := t.TempDir()
+	data := filepath.Join(root, "a", "b", "data")
+	c := newCreations(data)
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{CredentialsFileName, sqlite.FileName, sqlite.FileName + "-wal", sqlite.FileName + "-shm"} {
+		if err := os.WriteFile(filepath.Join(data, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.undo()
+	if _, err := os.Stat(filepath.Join(root, "a")); !os.IsNotExist(err) {
+		t.Fatalf("undo left %s: %v", filepath.Join(root, "a"), err)
+	}
+
+	// Beside an existing database, its log and shared-memory files are
+	// never removed: they may hold its newest commits.
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, sqlite.FileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c = newCreations(data)
+	for _, name := range []string{sqlite.FileName + "-wal", sqlite.FileName + "-shm", "other"} {
+		if err := os.WriteFile(filepath.Join(data, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.undo()
+	entries, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := sqlite.FileName + " " + sqlite.FileName + "-shm " + sqlite.FileName + "-wal other"; strings.Join(names, " ") != want {
+		t.Fatalf("after undo the data directory holds %v, want %s", names, want)
 	}
 }

@@ -45,56 +45,60 @@ func checkAccessKeyID(id string) error {
 func RootPrincipal(account string) string { return "arn:aws:iam::" + account + ":root" }
 
 // loadKeys returns the root key (from the config, or generated once into the
-// data directory) and the keys of the credentials file. First it checks the
-// permissions of the data directory and the credentials files (see
-// checkPermissions), writing warnings to out. It logs which root key and
-// account are in use and where they come from (never a secret), and warns
-// when a key kept in the data directory is ignored.
-func loadKeys(cfg Config, out io.Writer, log *slog.Logger) (map[string]restjson.Key, error) {
+// data directory) and the keys of the credentials file, and, when it
+// generated the root key, the lines that tell how to use it with a client of
+// the server at addr. First it checks the permissions of the data directory
+// and the credentials files (see checkPermissions), writing warnings to
+// out. It logs, whatever the log level, which root key and account are in
+// use and where they come from (never a secret), and warns when a key kept
+// in the data directory is ignored.
+func loadKeys(cfg Config, out io.Writer, log *slog.Logger, addr string) (keys map[string]restjson.Key, generated string, err error) {
 	if err := checkPermissions(cfg, out); err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	// The credentials file is read first: a start that cannot read it
+	// generates no key.
+	keys = map[string]restjson.Key{}
+	if cfg.CredentialsFile != "" {
+		if err := readCredentialsFile(cfg.CredentialsFile, keys); err != nil {
+			return nil, "", err
+		}
 	}
 	root := storedCredentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, AccountID: cfg.AccountID}
 	var source string
 	switch {
 	case root == storedCredentials{}:
-		var err error
-		if root, source, err = generatedCredentials(cfg, out); err != nil {
-			return nil, err
+		if root, source, generated, err = generatedCredentials(cfg, addr); err != nil {
+			return nil, "", err
 		}
 	case root.AccessKeyID == "" || root.SecretAccessKey == "" || root.AccountID == "":
-		return nil, errors.New("set all of INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY and INCIDENTD_ACCOUNT_ID, or none of them to use generated credentials")
+		return nil, "", errors.New("set all of INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY and INCIDENTD_ACCOUNT_ID, or none of them to use generated credentials")
 	default:
 		source = "environment (INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY, INCIDENTD_ACCOUNT_ID)"
 	}
 	if !accountRE.MatchString(root.AccountID) {
-		return nil, fmt.Errorf("account id %q is not 12 digits", root.AccountID)
+		return nil, "", fmt.Errorf("account id %q is not 12 digits", root.AccountID)
 	}
 	if err := checkAccessKeyID(root.AccessKeyID); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	keys := map[string]restjson.Key{root.AccessKeyID: {
-		SecretAccessKey: root.SecretAccessKey, Account: root.AccountID, Principal: RootPrincipal(root.AccountID),
-	}}
-	if cfg.CredentialsFile != "" {
-		if err := readCredentialsFile(cfg.CredentialsFile, keys); err != nil {
-			return nil, err
-		}
+	if _, dup := keys[root.AccessKeyID]; dup {
+		return nil, "", fmt.Errorf("%s: access key %s is also the root key", cfg.CredentialsFile, root.AccessKeyID)
 	}
-	log.Info("root access key", "access_key_id", root.AccessKeyID, "account", root.AccountID, "source", source)
+	further := len(keys)
+	accounts := map[string]bool{}
+	for _, k := range keys {
+		accounts[k.Account] = true
+	}
+	keys[root.AccessKeyID] = restjson.Key{SecretAccessKey: root.SecretAccessKey, Account: root.AccountID, Principal: RootPrincipal(root.AccountID)}
+	notice(log, slog.LevelInfo, "root access key", "access_key_id", root.AccessKeyID, "account", root.AccountID, "source", source)
 	if cfg.CredentialsFile != "" {
-		accounts := map[string]bool{}
-		for id, k := range keys {
-			if id != root.AccessKeyID {
-				accounts[k.Account] = true
-			}
-		}
-		log.Info("further access keys", "file", cfg.CredentialsFile, "keys", len(keys)-1, "accounts", len(accounts))
+		notice(log, slog.LevelInfo, "further access keys", "file", cfg.CredentialsFile, "keys", further, "accounts", len(accounts))
 	}
 	if cfg.AccessKeyID != "" {
 		warnIgnoredStoredKey(cfg, keys, log)
 	}
-	return keys, nil
+	return keys, generated, nil
 }
 
 // warnIgnoredStoredKey warns when the data directory keeps generated
@@ -109,35 +113,35 @@ func warnIgnoredStoredKey(cfg Config, keys map[string]restjson.Key, log *slog.Lo
 	}
 	var c storedCredentials
 	if json.Unmarshal(b, &c) != nil || c.AccessKeyID == "" {
-		log.Warn("ignoring the credentials file of the data directory: it does not hold a key", "file", path)
+		notice(log, slog.LevelWarn, "ignoring the credentials file of the data directory: it does not hold a key", "file", path)
 		return
 	}
 	if k, ok := keys[c.AccessKeyID]; ok && k.SecretAccessKey == c.SecretAccessKey && k.Account == c.AccountID {
 		return
 	}
-	log.Warn("IGNORING the root key kept in the data directory, because INCIDENTD_ACCESS_KEY_ID is set: requests signed with it are refused, and its account's data is not shown to the key in use; unset INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY and INCIDENTD_ACCOUNT_ID to use it",
+	notice(log, slog.LevelWarn, "IGNORING the root key kept in the data directory, because INCIDENTD_ACCESS_KEY_ID is set: requests signed with it are refused, and its account's data is not shown to the key in use; unset INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY and INCIDENTD_ACCOUNT_ID to use it",
 		"file", path, "ignored_access_key_id", c.AccessKeyID, "ignored_account", c.AccountID,
 		"access_key_id", cfg.AccessKeyID, "account", cfg.AccountID)
 }
 
 // generatedCredentials returns the root credentials kept in the data
 // directory and where they come from, generating and keeping them (see
-// writeFileAtomic) on the first start.
-func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, string, error) {
+// writeFileAtomic) on the first start; then it also returns the lines that
+// tell how to use them with a client of the server at addr.
+func generatedCredentials(cfg Config, addr string) (c storedCredentials, source, generated string, err error) {
 	path := filepath.Join(cfg.DataDir, CredentialsFileName)
-	var c storedCredentials
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if err := json.Unmarshal(b, &c); err != nil {
-			return c, "", fmt.Errorf("%s: %w", path, err)
+			return c, "", "", fmt.Errorf("%s: %w", path, err)
 		}
 		if c.AccessKeyID == "" || c.SecretAccessKey == "" || c.AccountID == "" {
-			return c, "", fmt.Errorf("%s: want all of accessKeyId, secretAccessKey and accountId", path)
+			return c, "", "", fmt.Errorf("%s: want all of accessKeyId, secretAccessKey and accountId", path)
 		}
-		return c, path, nil
+		return c, path, "", nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return c, "", err
+		return c, "", "", err
 	}
 	c = storedCredentials{
 		AccessKeyID:     "AKID" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
@@ -145,22 +149,18 @@ func generatedCredentials(cfg Config, out io.Writer) (storedCredentials, string,
 		AccountID:       randomString("0123456789", 12),
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return c, "", err
+		return c, "", "", err
 	}
 	b, _ = json.MarshalIndent(c, "", "  ")
 	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
-		return c, "", err
+		return c, "", "", err
 	}
-	addr := cfg.Addr
-	if addr == "" {
-		addr = DefaultAddr
-	}
-	fmt.Fprintf(out, `incidentd: generated root credentials for account %s (kept in %s).
+	generated = fmt.Sprintf(`incidentd: generated root credentials for account %s (kept in %s).
 Use them with any AWS client:
   export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
   aws --endpoint-url http://%s ssm-incidents list-replication-sets
 `, c.AccountID, path, c.AccessKeyID, c.SecretAccessKey, addr)
-	return c, "generated, kept in " + path, nil
+	return c, "generated, kept in " + path, generated, nil
 }
 
 func randomString(alphabet string, n int) string {

@@ -174,7 +174,8 @@ func (s *Storage) Checkpointed(d time.Duration, err error) {
 
 // Handler serves GET /metrics from g in the Prometheus exposition formats
 // and, with profiles, the runtime profiles of net/http/pprof under
-// /debug/pprof/. Every other path is answered 404.
+// /debug/pprof/. Every other path is answered 404, and another method on
+// /metrics 405.
 func Handler(g prometheus.Gatherer, profiles bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))

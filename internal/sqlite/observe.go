@@ -23,7 +23,8 @@ type Observer interface {
 	// itself: their group was rolled back, its commit failed, or the log
 	// could not be synced to disk.
 	Failed(n int)
-	// Checkpointed reports a checkpoint of the log into the database that
+	// Checkpointed reports a checkpoint of the log into the database, one
+	// that copied frames or failed (not one that found nothing to copy), that
 	// took d; err is why it failed, or nil.
 	Checkpointed(d time.Duration, err error)
 }

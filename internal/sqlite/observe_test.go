@@ -176,7 +176,8 @@ func TestStoreTraceConcurrentWrites(t *testing.T) {
 			if err := s.CreateResponsePlan(ctx, testPlan(strings.Repeat("p", i+1)), nil); err != nil {
 				t.Error(err)
 			}
-			if _, err := s.GetResponsePlan(ctx, "111122223333", "p"); err != nil {
+			// Each reads the plan it wrote: a read after its own write.
+			if _, err := s.GetResponsePlan(ctx, "111122223333", strings.Repeat("p", i+1)); err != nil {
 				t.Error(err)
 			}
 		})
