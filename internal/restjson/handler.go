@@ -190,9 +190,10 @@ const maxLoggedKeyID = 128
 
 // logRequest writes the log line of the request x, answered after elapsed.
 // It carries the error code of a refused request and, for one that did not
-// authenticate, the access key id it named, if any. With a trace (at debug
-// level) it also tells the bytes of the request and answer bodies and what
-// the storage took; never a secret, a signature or a body.
+// authenticate, the access key id it named (in its Authorization header or
+// a presigned query), if any. With a trace (at debug level) it also tells the
+// bytes of the request and answer bodies and what the storage took; never a
+// secret, a signature, a query string or a body.
 func (h *Handler) logRequest(w http.ResponseWriter, r *http.Request, x *exchange, elapsed time.Duration) {
 	ctx := r.Context()
 	if !h.log.Enabled(ctx, slog.LevelInfo) {
@@ -205,7 +206,12 @@ func (h *Handler) logRequest(w http.ResponseWriter, r *http.Request, x *exchange
 	if x.code != "" {
 		attrs = append(attrs, slog.String("error_code", x.code))
 		if authenticationCodes[x.code] {
-			if a, err := sigv4.ParseAuthorization(r.Header.Get("Authorization")); err == nil {
+			a, err := sigv4.ParseAuthorization(r.Header.Get("Authorization"))
+			if err != nil {
+				// A presigned request names its key in the query.
+				a, err = sigv4.ParseQuery(r.URL.RawQuery)
+			}
+			if err == nil {
 				id := a.AccessKeyID
 				if len(id) > maxLoggedKeyID {
 					id = id[:maxLoggedKeyID] + "..."

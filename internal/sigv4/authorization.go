@@ -36,6 +36,12 @@ func ParseAuthorization(header string) (Authorization, error) {
 	if a.terminator != terminator {
 		return Authorization{}, &Error{CodeInvalidSignature, msgTerminator(a.terminator)}
 	}
+	return a.public(), nil
+}
+
+// public returns a, whose credential checkCredential accepted, as an
+// Authorization.
+func (a *auth) public() Authorization {
 	return Authorization{
 		AccessKeyID:   a.accessKeyID,
 		Date:          a.date,
@@ -43,7 +49,7 @@ func ParseAuthorization(header string) (Authorization, error) {
 		Service:       a.service,
 		SignedHeaders: strings.Split(a.signedHeaders, ";"),
 		Signature:     a.signature,
-	}, nil
+	}
 }
 
 // Bits of auth.missing: the parameters an Authorization header lacks.
@@ -55,8 +61,9 @@ const (
 	missingAll = missingCredential | missingSignature | missingSignedHeaders
 )
 
-// auth is a parsed Authorization header. Its fields are substrings of the
-// header, so parsing does not allocate.
+// auth is a parsed Authorization header, or the same parameters from a
+// presigned URL's query. Its fields are substrings of the header (or of the
+// decoded query values), so parsing a header does not allocate.
 type auth struct {
 	credential    string // Credential parameter
 	signedHeaders string // SignedHeaders parameter, ;-separated
@@ -81,7 +88,7 @@ func parse(header string) (auth, *Error) {
 	alg, params, _ := strings.Cut(header, " ")
 	if alg != algorithm {
 		if strings.HasPrefix(alg, "AWS4-") {
-			return auth{}, &Error{CodeIncompleteSignature, "Unsupported AWS 'algorithm': '" + alg + "'."}
+			return auth{}, &Error{CodeIncompleteSignature, "Unsupported AWS 'algorithm': '" + echo(alg) + "'."}
 		}
 		return auth{missing: missingAll}, nil
 	}
@@ -168,12 +175,13 @@ func msgTerminator(t string) string {
 	return "Credential should be scoped with a valid terminator: '" + terminator + "', not '" + echo(t) + "'. "
 }
 
-// maxEcho bounds what an error message repeats of a request's header.
+// maxEcho bounds what an error message repeats of a request's header or
+// query parameter.
 const maxEcho = 256
 
 // echo returns s as an error message quotes it: whole up to maxEcho bytes,
 // else cut there and followed by "...", so that a message never repeats a
-// header of many kilobytes.
+// header (or query parameter) of many kilobytes.
 func echo(s string) string {
 	if len(s) <= maxEcho {
 		return s

@@ -34,6 +34,22 @@ func benchRequest(tb testing.TB) (*http.Request, []byte) {
 	return req, body
 }
 
+// benchPresignedRequest returns the request of benchRequest presigned
+// instead, valid for 15 minutes: the authentication parameters, the session
+// token and X-Amz-User-Agent in the query (the Go SDK's presigner moves
+// X-Amz-* headers there), five signed headers.
+func benchPresignedRequest(tb testing.TB) (*http.Request, []byte) {
+	req, body := benchRequest(tb)
+	req.Header.Del("Authorization")
+	req.Header.Del("X-Amz-Date")
+	req.Header.Del("X-Amz-Security-Token")
+	s := defaultSigning()
+	s.token = "FwoGZXIvYXdzEBYaDHVzLWVhc3QtMSJHMEUCIQD6example"
+	preq := presign(tb, req, body, s, 900)
+	preq.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return preq, body
+}
+
 func TestBenchRequestShape(t *testing.T) {
 	req, body := benchRequest(t)
 	a, err := ParseAuthorization(req.Header.Get("Authorization"))
@@ -44,6 +60,19 @@ func TestBenchRequestShape(t *testing.T) {
 		t.Fatalf("bench request has %d signed headers (%v) and a %d-byte body", len(a.SignedHeaders), a.SignedHeaders, len(body))
 	}
 	if _, err := testVerifier().Verify(req, body); err != nil {
+		t.Fatal(err)
+	}
+
+	preq, _ := benchPresignedRequest(t)
+	p, err := ParseQuery(preq.URL.RawQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.SignedHeaders) != 5 || preq.URL.Query().Get("X-Amz-User-Agent") == "" || preq.Header.Get("Authorization") != "" {
+		t.Fatalf("presigned bench request signs %v and has query %q, want 5 headers, X-Amz-User-Agent in the query and no Authorization",
+			p.SignedHeaders, preq.URL.RawQuery)
+	}
+	if _, err := testVerifier().Verify(preq, body); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -72,4 +101,16 @@ func BenchmarkVerifyParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+func BenchmarkVerifyPresigned(b *testing.B) {
+	req, body := benchPresignedRequest(b)
+	v := testVerifier()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := v.Verify(req, body); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

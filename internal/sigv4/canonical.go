@@ -11,13 +11,14 @@ import (
 // appendCanonicalRequest appends the SigV4 canonical request of r to dst:
 // method, canonical URI, canonical query, canonical headers (each line
 // "name:value\n"), the signed header list and the payload hash, separated by
-// newlines. st provides scratch space for the query.
-func appendCanonicalRequest(dst []byte, st *state, r *http.Request, signedHeaders string, payloadHex []byte) []byte {
+// newlines. st provides scratch space for the query. The canonical query of
+// a presigned request (presigned true) leaves out X-Amz-Signature.
+func appendCanonicalRequest(dst []byte, st *state, r *http.Request, signedHeaders string, payloadHex []byte, presigned bool) []byte {
 	dst = append(dst, r.Method...)
 	dst = append(dst, '\n')
 	dst = appendCanonicalURI(dst, r.URL.EscapedPath())
 	dst = append(dst, '\n')
-	dst = appendCanonicalQuery(dst, st, r.URL.RawQuery)
+	dst = appendCanonicalQuery(dst, st, r.URL.RawQuery, presigned)
 	dst = append(dst, '\n')
 	for rest := signedHeaders; ; {
 		name, more, found := strings.Cut(rest, ";")
@@ -59,8 +60,10 @@ type queryPair struct{ k0, k1, v0, v1 int }
 // by key and then by value, and joined as k=v with &. Parameters that
 // url.ParseQuery drops (those containing a semicolon or an invalid escape)
 // are left out, so the signature covers exactly the parameters a handler
-// sees through r.URL.Query.
-func appendCanonicalQuery(dst []byte, st *state, raw string) []byte {
+// sees through r.URL.Query. With dropSignature, the parameter
+// X-Amz-Signature (named exactly so once decoded) is left out too, as
+// query-string authentication requires.
+func appendCanonicalQuery(dst []byte, st *state, raw string, dropSignature bool) []byte {
 	if raw == "" {
 		return dst
 	}
@@ -76,6 +79,9 @@ func appendCanonicalQuery(dst []byte, st *state, raw string) []byte {
 		var ok bool
 		var p queryPair
 		if st.tmp, ok = appendQueryUnescaped(st.tmp[:0], k); !ok {
+			continue
+		}
+		if dropSignature && string(st.tmp) == queryParamNames[qSignature] {
 			continue
 		}
 		p.k0 = len(enc)

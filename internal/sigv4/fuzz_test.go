@@ -68,25 +68,44 @@ func FuzzParseAuthorization(f *testing.F) {
 	})
 }
 
+// presignedQuery is a presigned query of the form the AWS SDKs send, with a
+// signature that verifies nothing.
+const presignedQuery = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20251120%2Fus-east-1%2Fssm-incidents%2Faws4_request" +
+	"&X-Amz-Date=20251120T202346Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&" +
+	"X-Amz-Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+
 // FuzzVerify feeds arbitrary requests to Verify. Unsigned ones must be
 // refused with an *Error. Requests signed by the AWS SDK's signer and read
 // back from their wire form must verify, and must not once their body
-// changes.
+// changes. With presigned, the signature is in the query string: an
+// unsigned request puts auth at the head of its query (and amzDate in
+// X-Amz-Date, and still auth in the Authorization header when it does not
+// start with X-Amz-), a signed one is presigned with the SDK's presigner.
 func FuzzVerify(f *testing.F) {
-	f.Add(validAuth, "20251120T202346Z", "/createResponsePlan", "", []byte(`{"name":"p"}`), "", false)
-	f.Add("", "", "/", "", []byte(nil), "", false)
+	f.Add(validAuth, "20251120T202346Z", "/createResponsePlan", "", []byte(`{"name":"p"}`), "", false, false)
+	f.Add("", "", "/", "", []byte(nil), "", false, false)
 	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/aws4_request, SignedHeaders=host, Signature=00",
-		"20251120T202346Z", "/", "a=1", []byte(nil), "", false)
+		"20251120T202346Z", "/", "a=1", []byte(nil), "", false, false)
 	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/aws4_request, SignedHeaders=host;x-fuzz, "+
 		"Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
-		"20251120T202346Z", "/tags/arn:aws:x", "tagKeys=a&tagKeys=b%20c", []byte("{}"), " a  b ", false)
-	f.Add("", "", "/createResponsePlan", "", []byte(`{"name":"p"}`), "", true)
-	f.Add("", "", "/tags/arn:aws:ssm-incidents::111122223333:response-plan/myplan", "tagKeys=a&tagKeys=b c", []byte(nil), "x  y", true)
-	f.Add("", "", "/a b/%zz/ü", "x=a/b&x=a-b&;=1&%zz=2&k", []byte("body"), "\t v \t", true)
-	f.Add("", "", "", "", []byte(nil), "", true)
-	f.Add("", "", "/tags/arn%3Aaws%3Assm-incidents%3A%3A111122223333%3Aresponse-plan%2Fmyplan", "tagKeys=a", []byte(nil), "", true)
+		"20251120T202346Z", "/tags/arn:aws:x", "tagKeys=a&tagKeys=b%20c", []byte("{}"), " a  b ", false, false)
+	f.Add("", "", "/createResponsePlan", "", []byte(`{"name":"p"}`), "", true, false)
+	f.Add("", "", "/tags/arn:aws:ssm-incidents::111122223333:response-plan/myplan", "tagKeys=a&tagKeys=b c", []byte(nil), "x  y", true, false)
+	f.Add("", "", "/a b/%zz/ü", "x=a/b&x=a-b&;=1&%zz=2&k", []byte("body"), "\t v \t", true, false)
+	f.Add("", "", "", "", []byte(nil), "", true, false)
+	f.Add("", "", "/tags/arn%3Aaws%3Assm-incidents%3A%3A111122223333%3Aresponse-plan%2Fmyplan", "tagKeys=a", []byte(nil), "", true, false)
+	// The query form.
+	f.Add(presignedQuery, "", "/listReplicationSets", "", []byte(nil), "", false, true)
+	f.Add(presignedQuery, "", "/getResponsePlan", "arn=arn%3Aaws%3Ax&X-Amz-Signature=00", []byte(nil), "", false, true)
+	f.Add("X-Amz-Algorithm", "", "/", "X-Amz-Credential=a%2Fb&X-Amz-Expires=-1&X%2DAmz-Date=x", []byte("{}"), "", false, true)
+	f.Add("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/aws4_request"+
+		"&X-Amz-SignedHeaders=host%3Bx-fuzz&X-Amz-Signature=zz&X-Amz-Expires=604801", "20251120T202346Z", "/", "a=1", []byte(nil), " x ", false, true)
+	f.Add(validAuth, "", "/", presignedQuery, []byte(nil), "", false, true) // both mechanisms
+	f.Add("", "", "/createResponsePlan", "", []byte(`{"name":"p"}`), "", true, true)
+	f.Add("", "", "/tags/arn:aws:ssm-incidents::111122223333:response-plan/myplan", "tagKeys=a&tagKeys=b c", []byte(nil), "x  y", true, true)
+	f.Add("", "", "/a b/%zz/ü", "x=a/b&x=a-b&;=1&%zz=2&k", []byte("body"), "\t v \t", true, true)
 
-	f.Fuzz(func(t *testing.T, auth, amzDate, path, query string, body []byte, headerValue string, signed bool) {
+	f.Fuzz(func(t *testing.T, auth, amzDate, path, query string, body []byte, headerValue string, signed, presigned bool) {
 		v := testVerifier()
 		if signed && !strings.HasPrefix(path, "/") {
 			path = "/" + path // the origin form of a request target
@@ -108,11 +127,26 @@ func FuzzVerify(f *testing.F) {
 			req.Header.Set("X-Fuzz", headerValue)
 		}
 		if !signed {
-			if auth != "" {
-				req.Header.Set("Authorization", auth)
-			}
-			if amzDate != "" {
-				req.Header.Set("X-Amz-Date", amzDate)
+			switch {
+			case presigned:
+				q := auth
+				if amzDate != "" {
+					q += "&X-Amz-Date=" + amzDate
+				}
+				if query != "" {
+					q += "&" + query
+				}
+				req.URL.RawQuery = q
+				if !strings.HasPrefix(auth, "X-Amz-") {
+					req.Header.Set("Authorization", auth)
+				}
+			default:
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				if amzDate != "" {
+					req.Header.Set("X-Amz-Date", amzDate)
+				}
 			}
 			cred, err := v.Verify(req, body)
 			id := cred.AccessKeyID
@@ -126,7 +160,19 @@ func FuzzVerify(f *testing.F) {
 		if strings.ContainsFunc(headerValue, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
 			return // not representable on the wire
 		}
-		sign(t, req, body, defaultSigning())
+		if presigned {
+			if values, err := url.ParseQuery(query); err == nil {
+				for k := range values {
+					if strings.HasPrefix(strings.ToLower(k), "x-amz-") {
+						return // the presigner would sign it and then set it again
+					}
+				}
+			}
+			preq := presign(t, req, body, defaultSigning(), 900)
+			req.URL.RawQuery = preq.URL.RawQuery
+		} else {
+			sign(t, req, body, defaultSigning())
+		}
 		if len(body) > 0 {
 			req.Body = io.NopCloser(bytes.NewReader(body))
 		}
@@ -143,7 +189,7 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("body did not survive the wire: %q, %v", sbody, err)
 		}
 		if cred, err := v.Verify(sreq, sbody); err != nil || cred.AccessKeyID != testKeyID {
-			t.Fatalf("Verify of a signed request = %q, %v\nwire path %q query %q\nAuthorization: %s",
+			t.Fatalf("Verify of a signed request (presigned %v) = %q, %v\nwire path %q query %q\nAuthorization: %s", presigned,
 				cred.AccessKeyID, err, sreq.URL.EscapedPath(), sreq.URL.RawQuery, sreq.Header.Get("Authorization"))
 		}
 		tampered := append(append([]byte(nil), sbody...), ' ')

@@ -130,7 +130,7 @@ func TestCanonicalQuery(t *testing.T) {
 		{"%E2%9C%93=%C3%A9", "%E2%9C%93=%C3%A9"},
 	}
 	for _, tt := range tests {
-		got := string(appendCanonicalQuery(nil, &state{}, tt.raw))
+		got := string(appendCanonicalQuery(nil, &state{}, tt.raw, false))
 		if got != tt.want {
 			t.Errorf("canonical query of %q = %q, want %q", tt.raw, got, tt.want)
 		}
@@ -145,7 +145,7 @@ func FuzzCanonicalQuery(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		got := string(appendCanonicalQuery(nil, &state{}, raw))
+		got := string(appendCanonicalQuery(nil, &state{}, raw, false))
 		if want := referenceQuery(raw); got != want {
 			t.Fatalf("canonical query of %q = %q, SDK computes %q", raw, got, want)
 		}

@@ -1,16 +1,18 @@
 // Package sigv4 verifies AWS Signature Version 4 on incoming HTTP requests.
 //
 // A Verifier recomputes the signature of a request the way the AWS SDKs and
-// the AWS CLI compute it for non-S3 services (header-based authentication,
-// payload hash over the whole body, path URI-encoded a second time) and
-// reports failures with the error codes and messages AWS services return, so
-// that clients surface the same errors they would against AWS. The package
-// knows no particular service: the credential scope must name the Verifier's
-// Service and a region of the form of an AWS Region name (us-east-1).
+// the AWS CLI compute it for non-S3 services (payload hash over the whole
+// body, path URI-encoded a second time) and reports failures with the error
+// codes and messages AWS services return, so that clients surface the same
+// errors they would against AWS. The package knows no particular service:
+// the credential scope must name the Verifier's Service and a region of the
+// form of an AWS Region name (us-east-1).
 //
-// Query-string (presigned URL) authentication is not supported: a request
-// without an Authorization header is reported as missing its authentication
-// token.
+// The signature may come in the Authorization header or, for a presigned
+// URL, in the query string (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date,
+// X-Amz-SignedHeaders, X-Amz-Signature and optionally X-Amz-Expires), but
+// not both. The payload hash of a presigned request is the hash of its body
+// too: this is not S3, and UNSIGNED-PAYLOAD is not accepted.
 package sigv4
 
 import (
@@ -78,11 +80,14 @@ type Credential struct {
 	Region      string
 }
 
-// Verify checks r's Authorization header against body, which must be the
-// complete request body, already read; r.Body is not read. The request is
-// accepted only if its signature was computed with the secret of a known
-// access key, over exactly this method, path, query, signed headers and
-// body, for v.Service, at a time within MaxSkew of the server's clock.
+// Verify checks r's signature, in its Authorization header or its query
+// string, against body, which must be the complete request body, already
+// read; r.Body is not read. The request is accepted only if its signature
+// was computed with the secret of a known access key, over exactly this
+// method, path, query, signed headers and body, for v.Service, at a time
+// within MaxSkew of the server's clock; a presigned request with
+// X-Amz-Expires is accepted from up to MaxSkew before its X-Amz-Date until
+// X-Amz-Expires seconds after it.
 //
 // On success Verify returns the credential that signed the request: the
 // access key id and the region of its scope. On failure the error is always
@@ -95,21 +100,32 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 	return v.VerifyBody(r, h, body)
 }
 
-// Headers is what CheckHeaders found in a request's headers, for
-// VerifyBody to finish the verification with.
+// Headers is what CheckHeaders found in a request's headers (or its
+// query string), for VerifyBody to finish the verification with.
 type Headers struct {
 	a       auth
 	amzDate string // the request time, in X-Amz-Date's form
 	secret  string
+
+	presigned bool // the signature is in the query string
+	// The query's X-Amz-Content-Sha256, if it has one (hasContentSHA256).
+	contentSHA256    string
+	hasContentSHA256 bool
 }
 
-// CheckHeaders runs the checks of Verify that need no body: the
-// Authorization header's form, the credential scope, the access key and the
-// request time. A server calls it before it reads a body, so that a request
-// that cannot verify holds no buffer, then VerifyBody with what it returned.
-// The error is always an *Error.
+// CheckHeaders runs the checks of Verify that need no body: the form of the
+// Authorization header or of the query-string parameters, the credential
+// scope, the access key and the request time. A server calls it before it
+// reads a body, so that a request that cannot verify holds no buffer, then
+// VerifyBody with what it returned. The error is always an *Error.
 func (v *Verifier) CheckHeaders(r *http.Request) (Headers, error) {
 	header := r.Header.Get("Authorization")
+	if q := parseQuery(r.URL.RawQuery); q.has(qAlgorithm) {
+		if header != "" {
+			return Headers{}, &Error{CodeInvalidSignature, msgBothAuth}
+		}
+		return v.checkQuery(&q)
+	}
 	if header == "" {
 		return Headers{}, &Error{CodeMissingAuthenticationToken, msgMissingToken}
 	}
@@ -153,6 +169,43 @@ func (v *Verifier) CheckHeaders(r *http.Request) (Headers, error) {
 		amzDate = reqTime.Format(amzDateLayout)
 	}
 
+	return v.checkSigner(a, amzDate, reqTime, 0)
+}
+
+// checkQuery runs the checks of CheckHeaders on a request authenticated by
+// its query string, whose parameters are q.
+func (v *Verifier) checkQuery(q *queryAuth) (Headers, error) {
+	a, e := q.auth()
+	if e != nil {
+		return Headers{}, e
+	}
+	if !signsHost(a.signedHeaders) {
+		return Headers{}, &Error{CodeInvalidSignature, msgHostNotSigned}
+	}
+	amzDate := q.values[qDate]
+	reqTime, err := time.Parse(amzDateLayout, amzDate)
+	if err != nil {
+		return Headers{}, &Error{CodeIncompleteSignature, "Date must be in ISO-8601 'basic format'. Got '" + echo(amzDate) +
+			"'. See http://en.wikipedia.org/wiki/ISO_8601"}
+	}
+	expires, e := q.expires()
+	if e != nil {
+		return Headers{}, e
+	}
+	h, err := v.checkSigner(a, amzDate, reqTime, expires)
+	if err != nil {
+		return Headers{}, err
+	}
+	h.presigned = true
+	h.contentSHA256, h.hasContentSHA256 = q.values[qContentSHA256], q.has(qContentSHA256)
+	return h, nil
+}
+
+// checkSigner runs the checks both forms share once a is well formed and the
+// request is dated amzDate (reqTime): the credential scope first, then the
+// access key, then the time, whose bound on the past is expires seconds
+// (0 for none: MaxSkew).
+func (v *Verifier) checkSigner(a auth, amzDate string, reqTime time.Time, expires int64) (Headers, error) {
 	if msg := scopeErrors(a, v.Service, amzDate); msg != "" {
 		return Headers{}, &Error{CodeInvalidSignature, msg}
 	}
@@ -168,10 +221,10 @@ func (v *Verifier) CheckHeaders(r *http.Request) (Headers, error) {
 		return Headers{}, &Error{CodeUnrecognizedClient, msgUnrecognized}
 	}
 
-	if e := v.checkTime(reqTime); e != nil {
+	if e := v.checkTime(reqTime, expires); e != nil {
 		return Headers{}, e
 	}
-	return Headers{a, amzDate, secret}, nil
+	return Headers{a: a, amzDate: amzDate, secret: secret}, nil
 }
 
 // VerifyBody finishes the verification of r, whose headers CheckHeaders
@@ -187,6 +240,9 @@ func (v *Verifier) VerifyBody(r *http.Request, h Headers, body []byte) (Credenti
 			return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
 		}
 	}
+	if h.hasContentSHA256 && strings.TrimSpace(h.contentSHA256) != string(payloadHex[:]) {
+		return Credential{}, &Error{CodeInvalidSignature, msgMismatch}
+	}
 
 	provided, ok := decodeSignature(a.signature)
 	if !ok {
@@ -201,7 +257,7 @@ func (v *Verifier) VerifyBody(r *http.Request, h Headers, body []byte) (Credenti
 
 	st := getState()
 	defer putState(st)
-	st.buf = appendCanonicalRequest(st.buf[:0], st, r, a.signedHeaders, payloadHex[:])
+	st.buf = appendCanonicalRequest(st.buf[:0], st, r, a.signedHeaders, payloadHex[:], h.presigned)
 	crHash := sha256.Sum256(st.buf)
 
 	// The string to sign is hashed after the key's inner pad; see signingKey.
@@ -225,8 +281,10 @@ func (v *Verifier) VerifyBody(r *http.Request, h Headers, body []byte) (Credenti
 }
 
 // checkTime reports whether t lies within MaxSkew of the server's clock,
-// with AWS's wording when it does not.
-func (v *Verifier) checkTime(t time.Time) *Error {
+// with AWS's wording when it does not. With expires (seconds) above 0, the
+// bound on the past is expires instead: a presigned request is valid until
+// expires seconds after t.
+func (v *Verifier) checkTime(t time.Time, expires int64) *Error {
 	now := time.Now()
 	if v.Now != nil {
 		now = v.Now()
@@ -236,7 +294,13 @@ func (v *Verifier) checkTime(t time.Time) *Error {
 	if skew <= 0 {
 		skew = defaultMaxSkew
 	}
-	if earliest := now.Add(-skew); t.Before(earliest) {
+	if expires > 0 {
+		if earliest := now.Add(-time.Duration(expires) * time.Second); t.Before(earliest) {
+			return &Error{CodeInvalidSignature, "Signature expired: " + t.Format(amzDateLayout) +
+				" is now earlier than " + earliest.Format(amzDateLayout) +
+				" (" + now.Format(amzDateLayout) + " - " + strconv.FormatInt(expires, 10) + " sec.)"}
+		}
+	} else if earliest := now.Add(-skew); t.Before(earliest) {
 		return &Error{CodeInvalidSignature, "Signature expired: " + t.Format(amzDateLayout) +
 			" is now earlier than " + earliest.Format(amzDateLayout) +
 			" (" + now.Format(amzDateLayout) + " - " + minutes(skew) + " min.)"}

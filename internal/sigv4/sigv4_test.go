@@ -359,13 +359,24 @@ func TestVerifyFailures(t *testing.T) {
 			msg:      "Missing Authentication Token",
 		},
 		{
-			name:     "presigned query is not accepted",
+			name:     "incomplete presigned query",
 			unsigned: true,
 			before: func(r *http.Request) {
 				r.URL.RawQuery = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20251120%2Fus-east-1%2Fssm-incidents%2Faws4_request"
 			},
-			code: CodeMissingAuthenticationToken,
-			msg:  "Missing Authentication Token",
+			code: CodeIncompleteSignature,
+			msg: "AWS query-string parameters must include 'X-Amz-Signature'. " +
+				"AWS query-string parameters must include 'X-Amz-SignedHeaders'. " +
+				"AWS query-string parameters must include 'X-Amz-Date'. " +
+				"Re-examine the query-string parameters.",
+		},
+		{
+			name: "Authorization header and presigned query",
+			after: func(r *http.Request) {
+				r.URL.RawQuery = "X-Amz-Algorithm"
+			},
+			code: CodeInvalidSignature,
+			msg:  "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.",
 		},
 		{
 			name:  "garbage header",
@@ -641,7 +652,7 @@ func TestVerifyDateHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	canonical := string(appendCanonicalRequest(nil, &state{}, req, strings.Join(a.SignedHeaders, ";"), []byte(hashHex(nil))))
+	canonical := string(appendCanonicalRequest(nil, &state{}, req, strings.Join(a.SignedHeaders, ";"), []byte(hashHex(nil)), false))
 	sts := "AWS4-HMAC-SHA256\n20251120T202346Z\n20251120/us-east-1/ssm-incidents/aws4_request\n" + hashHex([]byte(canonical))
 	k := deriveKey(testSecret, "20251120", testRegion, testService)
 	sig := hex.EncodeToString(hmacSHA256(k, sts))
@@ -771,6 +782,7 @@ func TestMessagesDoNotRepeatHugeHeaders(t *testing.T) {
 	huge := strings.Repeat("z", 40<<10)
 	for name, header := range map[string]string{
 		"missing parameters": "AWS4-HMAC-SHA256 " + huge + "=x",
+		"algorithm":          "AWS4-" + huge + " Credential=x",
 		"no equal sign":      "AWS4-HMAC-SHA256 " + huge,
 		"credential":         "AWS4-HMAC-SHA256 Credential=" + huge + ", SignedHeaders=host, Signature=00",
 		"terminator":         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251120/us-east-1/ssm-incidents/" + huge + ", SignedHeaders=host, Signature=00",
