@@ -310,7 +310,7 @@ func BenchmarkListIncidentFindings100k(b *testing.B) {
 		start := now.Add(-time.Duration(findings-j) * 5 * time.Minute)
 		end := start.Add(3 * time.Minute)
 		return srv.Main.Store.PutFinding(ctx, &domain.Finding{
-			Account: testserver.AccountA, ID: fmt.Sprintf("codedeploy/%032x", j), CreationTime: start, LastModifiedTime: end,
+			Account: testserver.AccountA, ID: fmt.Sprintf("%08x-0000-0000-0000-%012x", j, j), CreationTime: start, LastModifiedTime: end,
 			StartTime: start, EndTime: &end,
 			CodeDeployDeployment: &domain.CodeDeployDeployment{DeploymentGroupARN: "arn:aws:codedeploy:us-east-1:" + testserver.AccountA + ":deploymentgroup:shop/web", DeploymentID: fmt.Sprintf("d-%09d", j)},
 		})

@@ -20,11 +20,9 @@ const DefaultFindingLookback = 2 * time.Hour
 // maxResults: the model's largest.
 const findingsPageSize = 20
 
-// Error codes of BatchGetIncidentFindings' errors list.
-const (
-	FindingNotFound      = "FINDING_NOT_FOUND"
-	FindingNotCorrelated = "FINDING_NOT_CORRELATED"
-)
+// FindingErrorCode is the code of every entry of BatchGetIncidentFindings'
+// errors list, as AWS's example answers an id that names no finding.
+const FindingErrorCode = "ResourceNotFoundException"
 
 func (s *Service) findingLookback() time.Duration {
 	if s.cfg.FindingLookback > 0 {
@@ -45,11 +43,11 @@ func (s *Service) findingWindow(r *domain.IncidentRecord, now time.Time) (from, 
 }
 
 // findingID derives a finding's id from what identifies the change, so that
-// recording the same change again names the same finding:
-// codedeploy/HEX for a deployment (its group and id), cloudformation/HEX for
-// a stack update (its stack and start time), HEX being 32 hex digits of a
-// SHA-256 of those. ARNs hold no line break, so the parts cannot run into
-// each other.
+// recording the same change again names the same finding: the first 16
+// bytes of a SHA-256 of its kind and key, a deployment's group and id or a
+// stack update's stack and start time, written as AWS writes finding ids,
+// UUID-like (8-4-4-4-12 hex digits). ARNs hold no line break, so the parts
+// cannot run into each other.
 func findingID(f *domain.Finding) string {
 	var kind, key string
 	switch {
@@ -59,7 +57,8 @@ func findingID(f *domain.Finding) string {
 		kind, key = "cloudformation", f.CloudFormationStackUpdate.StackARN+"\n"+strconv.FormatInt(f.StartTime.UnixMilli(), 10)
 	}
 	sum := sha256.Sum256([]byte(kind + "\n" + key))
-	return kind + "/" + hex.EncodeToString(sum[:16])
+	h := hex.EncodeToString(sum[:16])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // findingIn turns the recorded details into a finding of the account, times
@@ -197,7 +196,8 @@ func (s *Service) ListIncidentFindings(ctx context.Context, in *model.ListIncide
 // BatchGetIncidentFindings returns the details of the findings named, in the
 // order asked (an id asked twice is answered once). An id that names no
 // finding of the account, or one that does not overlap the incident's
-// window, is answered in errors (FINDING_NOT_FOUND, FINDING_NOT_CORRELATED).
+// window, is answered in errors, code ResourceNotFoundException and AWS's
+// message "Finding with ID '…' is not accessible".
 // Errors: NotFoundError for a missing incident.
 func (s *Service) BatchGetIncidentFindings(ctx context.Context, in *model.BatchGetIncidentFindingsInput) (*model.BatchGetIncidentFindingsOutput, error) {
 	r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
@@ -228,14 +228,14 @@ func (s *Service) BatchGetIncidentFindings(ctx context.Context, in *model.BatchG
 		switch {
 		case !ok:
 			out.Errors = append(out.Errors, model.BatchGetIncidentFindingsError{
-				Code: ptr(FindingNotFound), FindingId: ptr(id),
-				Message: ptr("Finding " + id + " not found"),
+				Code: ptr(FindingErrorCode), FindingId: ptr(id),
+				Message: ptr("Finding with ID '" + id + "' is not accessible"),
 			})
 		case !f.Overlaps(from, to, now):
 			out.Errors = append(out.Errors, model.BatchGetIncidentFindingsError{
-				Code: ptr(FindingNotCorrelated), FindingId: ptr(id),
-				Message: ptr("Finding " + id + " (" + span(f.StartTime, f.End(now)) + ") does not overlap the window of incident " +
-					r.ARN + " (" + span(from, to) + ")"),
+				Code: ptr(FindingErrorCode), FindingId: ptr(id),
+				Message: ptr("Finding with ID '" + id + "' is not accessible: the change (" + span(f.StartTime, f.End(now)) +
+					") does not overlap the window of incident " + r.ARN + " (" + span(from, to) + ")"),
 			})
 		default:
 			out.Findings = append(out.Findings, *findingOut(f))

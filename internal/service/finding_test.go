@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -295,8 +296,10 @@ func TestFindingsRecordedListedAndBatchGot(t *testing.T) {
 
 	// A deployment in progress and a finished stack update.
 	dep := fdRecordA(t, srv, fdDeployment("d-ABCDEF123", t0, time.Time{}))
-	if !strings.HasPrefix(dep.ID, "codedeploy/") || len(dep.ID) != len("codedeploy/")+32 {
-		t.Errorf("deployment id %q, want codedeploy/ and 32 hex digits", dep.ID)
+	// Ids look like AWS's, UUID-like (92c59324-ad98-c955-ebe1-35779EXAMPLE
+	// in the API reference's examples).
+	if !fdIDRE.MatchString(dep.ID) {
+		t.Errorf("deployment id %q, want a UUID-like id", dep.ID)
 	}
 	if fdTime(dep.CreationTime) != clock.Now() || dep.LastModifiedTime != dep.CreationTime {
 		t.Errorf("creationTime %v lastModifiedTime %v, want both %v", fdTime(dep.CreationTime), fdTime(dep.LastModifiedTime), clock.Now())
@@ -306,19 +309,19 @@ func TestFindingsRecordedListedAndBatchGot(t *testing.T) {
 	}
 	stackStart, stackEnd := t0.Add(5*time.Minute), t0.Add(7*time.Minute+250*time.Millisecond)
 	stack := fdRecordA(t, srv, fdStackUpdate(fdStack, stackStart, stackEnd))
-	if !strings.HasPrefix(stack.ID, "cloudformation/") {
-		t.Errorf("stack update id %q, want cloudformation/…", stack.ID)
+	if !fdIDRE.MatchString(stack.ID) || stack.ID == dep.ID {
+		t.Errorf("stack update id %q, want a UUID-like id of its own", stack.ID)
 	}
 
 	if ids := fdList(t, a, arn, 20); !slices.Equal(ids, []string{dep.ID, stack.ID}) {
 		t.Fatalf("findings %v, want [%s %s] (by startTime)", ids, dep.ID, stack.ID)
 	}
 
-	out := fdBatchGet(t, a, arn, stack.ID, "codedeploy/0123", dep.ID, stack.ID)
+	out := fdBatchGet(t, a, arn, stack.ID, "08c5c945-b204-adaa-f0ef-2f212INVALID", dep.ID, stack.ID)
 	if got := fdFoundIDs(out); !slices.Equal(got, []string{stack.ID, dep.ID}) {
 		t.Fatalf("findings %v, want [%s %s] in the order asked, once each", got, stack.ID, dep.ID)
 	}
-	if got := fdErrors(t, out); !slices.Equal(got, []string{"codedeploy/0123 " + service.FindingNotFound}) {
+	if got := fdErrors(t, out); !slices.Equal(got, []string{"08c5c945-b204-adaa-f0ef-2f212INVALID " + service.FindingErrorCode}) {
 		t.Fatalf("errors %v", got)
 	}
 	s := out.Findings[0]
@@ -390,7 +393,7 @@ func TestBatchGetIncidentFindingsWire(t *testing.T) {
 	arn, _ := fdIncident(t, srv.A())
 	for _, tc := range []struct{ name, body, want string }{
 		{"no ids", `{"incidentRecordArn":"` + arn + `","findingIds":[]}`, `{"errors":[],"findings":[]}`},
-		{"unknown id", `{"incidentRecordArn":"` + arn + `","findingIds":["x"]}`, `{"errors":[{"code":"FINDING_NOT_FOUND","findingId":"x","message":"Finding x not found"}],"findings":[]}`},
+		{"unknown id", `{"incidentRecordArn":"` + arn + `","findingIds":["x"]}`, `{"errors":[{"code":"ResourceNotFoundException","findingId":"x","message":"Finding with ID 'x' is not accessible"}],"findings":[]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := srv.Do("POST", "/batchGetIncidentFindings", []byte(tc.body))
@@ -466,7 +469,7 @@ func TestFindingsCorrelationWindow(t *testing.T) {
 	}
 	var wantErrs []string
 	for _, id := range outside {
-		wantErrs = append(wantErrs, id+" "+service.FindingNotCorrelated)
+		wantErrs = append(wantErrs, id+" "+service.FindingErrorCode)
 	}
 	if errs := fdErrors(t, out); !slices.Equal(errs, wantErrs) {
 		t.Errorf("errors %v, want %v", errs, wantErrs)
@@ -618,7 +621,7 @@ func TestFindingsAccountIsolation(t *testing.T) {
 		t.Fatalf("B's incident: findings %v, want [%s %s]", got, fB.ID, sameB.ID)
 	}
 	out := fdBatchGet(t, a, arnA, fB.ID)
-	if got := fdErrors(t, out); !slices.Equal(got, []string{fB.ID + " " + service.FindingNotFound}) || len(out.Findings) != 0 {
+	if got := fdErrors(t, out); !slices.Equal(got, []string{fB.ID + " " + service.FindingErrorCode}) || len(out.Findings) != 0 {
 		t.Fatalf("A asking for B's finding: errors %v findings %v", got, out.Findings)
 	}
 
@@ -654,7 +657,10 @@ func TestDeleteReplicationSetRemovesFindings(t *testing.T) {
 	if got := fdList(t, a, arn, 20); len(got) != 0 {
 		t.Fatalf("findings %v survived DeleteReplicationSet", got)
 	}
-	if got := fdErrors(t, fdBatchGet(t, a, arn, f.ID)); !slices.Equal(got, []string{f.ID + " " + service.FindingNotFound}) {
+	if got := fdErrors(t, fdBatchGet(t, a, arn, f.ID)); !slices.Equal(got, []string{f.ID + " " + service.FindingErrorCode}) {
 		t.Fatalf("errors %v", got)
 	}
 }
+
+// fdIDRE is the form of a finding id: UUID-like, as AWS's.
+var fdIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

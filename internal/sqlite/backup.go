@@ -267,12 +267,6 @@ func schemaVersion(ctx context.Context, q rowQuerier) (int, error) {
 	return int(v.Int64), nil
 }
 
-// fileURI is path as an SQLite URI filename, without query: the characters
-// that would end the path are escaped.
-func fileURI(path string) string {
-	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-}
-
 // removeDatabase removes a database file of Backup's own and whatever
 // SQLite may have put beside it.
 func removeDatabase(path string) {

@@ -1,12 +1,16 @@
 package sqlite_test
 
 import (
+	"context"
+	"database/sql"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/sqlite"
 )
 
 func finding(account, id string, start time.Time, end *time.Time) *domain.Finding {
@@ -95,5 +99,49 @@ func TestFindings(t *testing.T) {
 	}
 	if got, err := s.GetFindings(ctx, b, []string{"other"}); err != nil || len(got) != 1 {
 		t.Fatalf("another account's finding: %v %v", findingIDs(got), err)
+	}
+}
+
+// TestMigrationWritesFindingIDsAsAWSDoes: a finding kept under the id form
+// of earlier versions (KIND/32 hex digits) gets the UUID-like id of the
+// same digits, in its row and its document, when the database is opened.
+func TestMigrationWritesFindingIDsAsAWSDoes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const old, want = "codedeploy/0123456789abcdef0123456789abcdef", "01234567-89ab-cdef-0123-456789abcdef"
+	start := time.UnixMilli(1700000000000).UTC()
+	f := &domain.Finding{Account: "111122223333", ID: old, CreationTime: start, LastModifiedTime: start, StartTime: start,
+		CodeDeployDeployment: &domain.CodeDeployDeployment{DeploymentGroupARN: "arn:aws:codedeploy:us-east-1:111122223333:deploymentgroup:a/b", DeploymentID: "d-1"}}
+	if err := s.PutFinding(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The database as an earlier version left it: without the migration.
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE name = '0006_finding_ids.sql'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = sqlite.Open(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := s.GetFindings(ctx, "111122223333", []string{old}); err != nil || len(got) != 0 {
+		t.Fatalf("the old id still finds %v (%v)", got, err)
+	}
+	got, err := s.GetFindings(ctx, "111122223333", []string{want})
+	if err != nil || len(got) != 1 || got[0].ID != want || got[0].CodeDeployDeployment.DeploymentID != "d-1" {
+		t.Fatalf("the migrated finding: %+v %v", got, err)
 	}
 }

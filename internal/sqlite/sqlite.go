@@ -118,14 +118,14 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	// since the checkpointer copies the log on its own connection; it
 	// completes the checkpoint so that the log starts over instead of
 	// growing.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
+	w, err := sql.Open("sqlite", fileURI(path)+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", fileURI(path)+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -165,7 +165,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	s.ckpt, err = sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	s.ckpt, err = sql.Open("sqlite", fileURI(path)+"?"+pragmas)
 	if err != nil {
 		s.wal.Close()
 		conn.Close()
@@ -282,6 +282,12 @@ func migrationFiles() (files []migrationFile, known int, err error) {
 		files, known = append(files, migrationFile{p, v}), max(known, v)
 	}
 	return files, known, nil
+}
+
+// fileURI is path as an SQLite URI filename, without query: the characters
+// that would end the path are escaped.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // errClosed answers writes after Close.

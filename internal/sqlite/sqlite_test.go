@@ -453,3 +453,24 @@ func TestFilesArePrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenInADirectoryWithURICharacters opens a store in a directory whose
+// name holds the characters that end a path in an SQLite URI (#, ?, %): the
+// database is there, not in a directory named by the path cut short.
+func TestOpenInADirectoryWithURICharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a#b?c%41d")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, dir)
+	if err := s.CreateResponsePlan(context.Background(), &domain.ResponsePlan{ARN: "arn:aws:ssm-incidents::111122223333:response-plan/p", Account: "111122223333", Name: "p"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, sqlite.FileName)); err != nil {
+		t.Fatalf("the database is not in %s: %v", dir, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Fatalf("beside the data directory: %v", entries)
+	}
+}
