@@ -347,7 +347,10 @@ func writeOutput(w http.ResponseWriter, r *http.Request, op model.Operation, out
 		w.WriteHeader(op.Status)
 		return nil
 	}
-	b := []byte("{}")
+	// An output without members has an empty body, as the API reference
+	// says of DeleteResourcePolicy: "the service sends back an HTTP 200
+	// response with an empty HTTP body".
+	var b []byte
 	if op.OutputBody {
 		var err error
 		if b, err = json.Marshal(out); err != nil {

@@ -99,6 +99,13 @@ func TestResourcePolicyRoundTrip(t *testing.T) {
 	// Deleting it again: the plan no longer has that policy.
 	_, err := c.DeleteResourcePolicy(ctx, &ssmincidents.DeleteResourcePolicyInput{ResourceArn: &plan, PolicyId: &id1})
 	irWantNotFound(t, err, id1, types.ResourceTypeResourcePolicy)
+
+	// On the wire, as the API reference says: "the service sends back an
+	// HTTP 200 response with an empty HTTP body".
+	resp := srv.Do("POST", "/deleteResourcePolicy", []byte(`{"resourceArn":"`+plan+`","policyId":"`+id2+`"}`))
+	if resp.Status != 200 || len(resp.Body) != 0 || resp.Header.Get("Content-Length") != "0" {
+		t.Fatalf("raw DeleteResourcePolicy: %d, Content-Length %q, body %q", resp.Status, resp.Header.Get("Content-Length"), resp.Body)
+	}
 }
 
 func policiesString(ps []types.ResourcePolicy) string {
