@@ -19,6 +19,12 @@ type ResourceRef struct {
 // returns nil. Methods return ErrNotFound or ErrConflict (possibly wrapped)
 // for a missing or duplicate resource; the service layer adds the details.
 //
+// The guarantees below are the whole contract the service relies on: an
+// engine must keep them also when several transactions, of one process or
+// of several incidentd nodes on one database, run at once. None of them may
+// rest on one engine's machinery (such as SQLite's single writer) without
+// being written here. internal/storetest checks them on every engine.
+//
 // A call's ctx may carry a StoreTrace (StoreTraceFrom): an engine may record
 // in it the time the call spent and, for a write, its waits and the commit
 // group it joined. Recording is optional: an engine that records nothing
@@ -28,6 +34,22 @@ type Store interface {
 	// Tx runs fn so that every Store call made with the ctx it receives is
 	// part of one transaction, committed (durably) when fn returns nil and
 	// rolled back when it returns an error.
+	//
+	// Isolation: reads inside the transaction see its own writes; the
+	// read-modify-write methods (Update*, ClaimIdempotencyRecord) lock what
+	// they change until the transaction ends, and FindOpenIncident and
+	// CountResourcePolicies lock what their answer depends on (below), so
+	// that a decision made on a read still holds at commit. Other reads see
+	// committed data and need no more than read-committed isolation.
+	//
+	// fn may be run again, from the start, when the engine must retry the
+	// transaction (a serialization failure or a deadlock the database
+	// reports): it must have no effect outside the store, and must not
+	// depend on state it kept from an earlier run.
+	//
+	// A Store call that fails inside a transaction rolls back its own
+	// changes only (a savepoint): fn may handle the error and go on, and
+	// the rest commits.
 	Tx(ctx context.Context, fn func(ctx context.Context) error) error
 
 	// CreateReplicationSet stores rs; ErrConflict when the account has one.
@@ -57,7 +79,10 @@ type Store interface {
 	// not check that the plan exists (call it in a Tx that does).
 	// ErrConflict when the plan has a policy of that id.
 	PutResourcePolicy(ctx context.Context, p *ResourcePolicy) error
-	// CountResourcePolicies returns how many policies the plan has.
+	// CountResourcePolicies returns how many policies the plan has. Inside
+	// a Tx it locks the plan's policies until the transaction ends, so that
+	// concurrent count-then-put sequences of one plan run one after another
+	// and a quota checked on the count holds.
 	CountResourcePolicies(ctx context.Context, account, planName string) (int, error)
 	// ListResourcePolicies returns up to limit policies of the plan in the
 	// order they were added, those after Seq after (0: from the first).
@@ -69,12 +94,23 @@ type Store interface {
 
 	// Tags returns the tags of an existing resource, or ErrNotFound.
 	Tags(ctx context.Context, r ResourceRef) (map[string]string, error)
-	// UpdateTags applies fn to the tags of an existing resource in one transaction.
+	// UpdateTags applies fn to the tags of an existing resource in one
+	// transaction, the resource's tags locked against other changes until
+	// it ends; nothing is written when fn returns an error.
 	UpdateTags(ctx context.Context, r ResourceRef, fn func(tags map[string]string) error) error
 
 	// GetIdempotencyRecord returns the record of a clientToken or ErrNotFound.
 	GetIdempotencyRecord(ctx context.Context, account, operation, token string) (*IdempotencyRecord, error)
-	// PutIdempotencyRecord stores r, replacing an older record of the same token.
+	// ClaimIdempotencyRecord claims r's clientToken (Account, Operation,
+	// Token): when no record of it created at or after notBefore exists, it
+	// stores r (replacing an older one) and returns nil; otherwise it
+	// returns that record and writes nothing. Of transactions that claim
+	// one token at once, one gets nil and the others wait for it to end:
+	// then they get its record, or, when it rolled back, claim the token
+	// themselves. So two requests never both run the effect of one token.
+	ClaimIdempotencyRecord(ctx context.Context, r *IdempotencyRecord, notBefore time.Time) (*IdempotencyRecord, error)
+	// PutIdempotencyRecord stores r, replacing the record of the same token
+	// (the one ClaimIdempotencyRecord stored).
 	PutIdempotencyRecord(ctx context.Context, r *IdempotencyRecord) error
 	// PurgeIdempotencyRecords deletes records created before t.
 	PurgeIdempotencyRecords(ctx context.Context, before time.Time) (int64, error)
@@ -83,13 +119,23 @@ type Store interface {
 	CreateIncidentRecord(ctx context.Context, r *IncidentRecord, tags map[string]string, items []RelatedItem) error
 	// GetIncidentRecord returns the record or ErrNotFound.
 	GetIncidentRecord(ctx context.Context, account, arn string) (*IncidentRecord, error)
-	// PutIncidentRecord replaces a stored record; ErrNotFound when there is none.
-	PutIncidentRecord(ctx context.Context, r *IncidentRecord) error
+	// UpdateIncidentRecord applies fn to the stored record and writes it
+	// back, in one transaction in which no other transaction changes the
+	// record: concurrent updates of one record run one after another, each
+	// on the record as the one before left it. ErrNotFound when there is
+	// none (also when it was deleted meanwhile); nothing is written, and
+	// fn's error returned, when fn returns one. fn may change every member
+	// but the Account and ARN.
+	UpdateIncidentRecord(ctx context.Context, account, arn string, fn func(*IncidentRecord) error) error
 	// DeleteIncidentRecord removes a record with its timeline, related items
 	// and tags; deleting a missing record is not an error.
 	DeleteIncidentRecord(ctx context.Context, account, arn string) error
 	// FindOpenIncident returns the account's oldest OPEN record with that
-	// dedupeString, or ErrNotFound.
+	// dedupeString, or ErrNotFound. Inside a Tx it serialises the
+	// transaction with every other one that looks up the same (account,
+	// dedupeString), until it ends: two transactions that each find none
+	// and then create a record with that dedupeString never both commit
+	// having found none.
 	FindOpenIncident(ctx context.Context, account, dedupeString string) (*IncidentRecord, error)
 	// ListIncidentRecords returns up to limit records matching every
 	// condition, newest first, after the cursor when one is given.
@@ -104,9 +150,11 @@ type Store interface {
 	// filter's order, after the cursor when one is given.
 	ListTimelineEvents(ctx context.Context, account, incidentARN string, f TimelineFilter, after *TimelineCursor, limit int) ([]*TimelineEvent, error)
 
-	// UpdateTimelineEvent replaces a stored event (found by account,
-	// incident and event id); ErrNotFound when there is none.
-	UpdateTimelineEvent(ctx context.Context, e *TimelineEvent) error
+	// UpdateTimelineEvent applies fn to the stored event (found by account,
+	// incident and event id) and writes it back, under the rules of
+	// UpdateIncidentRecord; ErrNotFound when there is none. fn may change
+	// its time, type, data and references.
+	UpdateTimelineEvent(ctx context.Context, account, incidentARN, eventID string, fn func(*TimelineEvent) error) error
 	// DeleteTimelineEvent removes an event; deleting a missing event is not an error.
 	DeleteTimelineEvent(ctx context.Context, account, incidentARN, eventID string) error
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"slices"
 	"time"
 
@@ -40,27 +39,27 @@ func idempotent[I any, O any](s *Service, ctx context.Context, op string, token 
 	sum := sha256.Sum256(append([]byte(op+"\n"), body...))
 	now := s.clock()
 	err = s.store.Tx(ctx, func(ctx context.Context) error {
-		rec, err := s.store.GetIdempotencyRecord(ctx, account, op, *token)
-		switch {
-		case err == nil && rec.CreatedTime.After(now.Add(-IdempotencyWindow)):
-			if !bytes.Equal(rec.RequestHash, sum[:]) {
+		// The token is claimed first: of two requests with one token, on
+		// one node or two, only the one that claims it runs.
+		rec := &domain.IdempotencyRecord{Account: account, Operation: op, Token: *token, RequestHash: sum[:], CreatedTime: now}
+		held, err := s.store.ClaimIdempotencyRecord(ctx, rec, now.Add(-IdempotencyWindow).Add(time.Millisecond))
+		if err != nil {
+			return err
+		}
+		if held != nil {
+			if !bytes.Equal(held.RequestHash, sum[:]) {
 				return tokenReused(op, *token)
 			}
 			out = new(O)
-			return json.Unmarshal(rec.Result, out)
-		case err != nil && !errors.Is(err, domain.ErrNotFound):
-			return err
+			return json.Unmarshal(held.Result, out)
 		}
 		if out, err = run(ctx); err != nil {
 			return err
 		}
-		result, err := json.Marshal(out)
-		if err != nil {
+		if rec.Result, err = json.Marshal(out); err != nil {
 			return err
 		}
-		return s.store.PutIdempotencyRecord(ctx, &domain.IdempotencyRecord{
-			Account: account, Operation: op, Token: *token, RequestHash: sum[:], Result: result, CreatedTime: now,
-		})
+		return s.store.PutIdempotencyRecord(ctx, rec)
 	})
 	return out, err
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/incidentd/incidentd/internal/domain"
@@ -253,11 +254,35 @@ func (s *Service) UpdateIncidentRecord(ctx context.Context, in *model.UpdateInci
 
 func (s *Service) updateIncidentRecord(ctx context.Context, in *model.UpdateIncidentRecordInput) (*model.UpdateIncidentRecordOutput, error) {
 	c := caller(ctx)
-	r, err := s.incidentRecord(ctx, *in.Arn)
-	if err != nil {
+	if _, err := incidentARN(ctx, *in.Arn); err != nil {
 		return nil, err
 	}
 	now := s.clock()
+	var (
+		changes []attributeChange
+		updated *domain.IncidentRecord
+	)
+	// The change is made on the record as it is stored when the update
+	// runs: concurrent updates of other members are kept.
+	err := s.store.UpdateIncidentRecord(ctx, c.Account, *in.Arn, func(r *domain.IncidentRecord) error {
+		changes = applyUpdate(r, in, c.Principal, now)
+		updated = r
+		return nil
+	})
+	if err != nil {
+		return nil, notFoundAs(err, incidentNotFound, *in.Arn)
+	}
+	if len(changes) > 0 {
+		if err := s.recordUpdate(ctx, updated, changes, now); err != nil {
+			return nil, notFoundAs(err, incidentNotFound, updated.ARN)
+		}
+	}
+	return &model.UpdateIncidentRecordOutput{}, nil
+}
+
+// applyUpdate changes the members of r that the request gives, as principal
+// at now, and returns the changes it made.
+func applyUpdate(r *domain.IncidentRecord, in *model.UpdateIncidentRecordInput, principal string, now time.Time) []attributeChange {
 	var changes []attributeChange
 	change := func(name, old, new string) {
 		if old != new {
@@ -299,19 +324,9 @@ func (s *Service) updateIncidentRecord(ctx context.Context, in *model.UpdateInci
 		change("notificationTargets", targetsValue(r.NotificationTargets), targetsValue(targets))
 		r.NotificationTargets = targets
 	}
-	r.LastModifiedBy = c.Principal
+	r.LastModifiedBy = principal
 	r.LastModifiedTime = now
-	// The record may have been deleted since it was read, where the read and
-	// the write are not serialised by one writer: that is a 404 too.
-	if err := s.store.PutIncidentRecord(ctx, r); err != nil {
-		return nil, notFoundAs(err, incidentNotFound, r.ARN)
-	}
-	if len(changes) > 0 {
-		if err := s.recordUpdate(ctx, r, changes, now); err != nil {
-			return nil, notFoundAs(err, incidentNotFound, r.ARN)
-		}
-	}
-	return &model.UpdateIncidentRecordOutput{}, nil
+	return changes
 }
 
 // incidentConditions checks the filters of ListIncidentRecords.

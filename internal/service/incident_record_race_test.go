@@ -182,25 +182,25 @@ func (s *vanishingStore) stillArmed() string {
 	return s.armed
 }
 
-// PutIncidentRecord deletes the record, then lets the db store write it.
-func (s *vanishingStore) PutIncidentRecord(ctx context.Context, r *domain.IncidentRecord) error {
-	if s.fire("PutIncidentRecord") {
-		if err := s.Store.DeleteIncidentRecord(ctx, r.Account, r.ARN); err != nil {
+// UpdateIncidentRecord deletes the record, then lets the db store update it.
+func (s *vanishingStore) UpdateIncidentRecord(ctx context.Context, account, arn string, fn func(*domain.IncidentRecord) error) error {
+	if s.fire("UpdateIncidentRecord") {
+		if err := s.Store.DeleteIncidentRecord(ctx, account, arn); err != nil {
 			return err
 		}
 	}
-	return s.Store.PutIncidentRecord(ctx, r)
+	return s.Store.UpdateIncidentRecord(ctx, account, arn, fn)
 }
 
 // UpdateTimelineEvent deletes the event's incident (and so its timeline),
-// then lets the db store write the event.
-func (s *vanishingStore) UpdateTimelineEvent(ctx context.Context, e *domain.TimelineEvent) error {
+// then lets the db store update the event.
+func (s *vanishingStore) UpdateTimelineEvent(ctx context.Context, account, incidentARN, eventID string, fn func(*domain.TimelineEvent) error) error {
 	if s.fire("UpdateTimelineEvent") {
-		if err := s.Store.DeleteIncidentRecord(ctx, e.Account, e.IncidentARN); err != nil {
+		if err := s.Store.DeleteIncidentRecord(ctx, account, incidentARN); err != nil {
 			return err
 		}
 	}
-	return s.Store.UpdateTimelineEvent(ctx, e)
+	return s.Store.UpdateTimelineEvent(ctx, account, incidentARN, eventID, fn)
 }
 
 // AddTimelineEvent reports ErrNotFound, as a store that checks the event's
@@ -269,7 +269,7 @@ func TestUpdateOfRecordDeletedDuringWriteIsNotFound(t *testing.T) {
 		typ    types.ResourceType
 		id     func(arn, event string) string
 	}{
-		{"UpdateIncidentRecord", "PutIncidentRecord", func(arn, _ string) error {
+		{"UpdateIncidentRecord", "UpdateIncidentRecord", func(arn, _ string) error {
 			_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: aws.String(arn), Title: aws.String("new title")})
 			return err
 		}, types.ResourceTypeIncidentRecord, func(arn, _ string) string { return arn }},

@@ -305,9 +305,14 @@ func (s *Service) customEvent(ctx context.Context, account, incidentARN, eventID
 		return nil, notFoundAs(err, timelineEventNotFound, eventID)
 	}
 	if e.Automatic {
-		return nil, domain.Invalid("The timeline event %s (%s) was written by Incident Manager and cannot be changed; only events of type %q and %q can.", eventID, e.EventType, eventTypeCustom, eventTypeNote)
+		return nil, automaticEventError(e)
 	}
 	return e, nil
+}
+
+// automaticEventError refuses a change of an event incidentd wrote.
+func automaticEventError(e *domain.TimelineEvent) error {
+	return domain.Invalid("The timeline event %s (%s) was written by Incident Manager and cannot be changed; only events of type %q and %q can.", e.EventID, e.EventType, eventTypeCustom, eventTypeNote)
 }
 
 // UpdateTimelineEvent changes the members of a custom event present in the
@@ -322,33 +327,43 @@ func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimel
 		if err != nil {
 			return nil, err
 		}
-		e, err := s.customEvent(ctx, r.Account, r.ARN, *in.EventId)
-		if err != nil {
-			return nil, err
-		}
 		if in.EventType != nil {
 			if err := checkCustomEventType(*in.EventType); err != nil {
 				return nil, err
 			}
-			e.EventType = *in.EventType
 		}
-		if in.EventTime != nil {
-			e.EventTime = in.EventTime.Time().Truncate(time.Millisecond)
-		}
-		if in.EventData != nil {
-			e.EventData = *in.EventData
-		}
+		var refs []domain.EventReference
 		if in.EventReferences != nil {
-			if e.References, err = s.referencesIn(ctx, r, in.EventReferences); err != nil {
+			if refs, err = s.referencesIn(ctx, r, in.EventReferences); err != nil {
 				return nil, err
 			}
 		}
-		e.EventUpdatedTime = s.clock().Truncate(time.Millisecond)
-		// The event (or its incident) may have been deleted since it was
-		// read, where the read and the write are not serialised by one
-		// writer: that is a 404 too.
-		if err := s.store.UpdateTimelineEvent(ctx, e); err != nil {
-			return nil, notFoundAs(err, timelineEventNotFound, e.EventID)
+		updated := s.clock().Truncate(time.Millisecond)
+		// The event is changed as it is stored when the update runs. It (or
+		// its incident) may have been deleted since the incident was read,
+		// where the read and the write are not serialised by one writer:
+		// that is a 404 too.
+		err = s.store.UpdateTimelineEvent(ctx, r.Account, r.ARN, *in.EventId, func(e *domain.TimelineEvent) error {
+			if e.Automatic {
+				return automaticEventError(e)
+			}
+			if in.EventType != nil {
+				e.EventType = *in.EventType
+			}
+			if in.EventTime != nil {
+				e.EventTime = in.EventTime.Time().Truncate(time.Millisecond)
+			}
+			if in.EventData != nil {
+				e.EventData = *in.EventData
+			}
+			if in.EventReferences != nil {
+				e.References = refs
+			}
+			e.EventUpdatedTime = updated
+			return nil
+		})
+		if err != nil {
+			return nil, notFoundAs(err, timelineEventNotFound, *in.EventId)
 		}
 		return &model.UpdateTimelineEventOutput{}, nil
 	})

@@ -26,6 +26,28 @@ func (s *Store) GetIdempotencyRecord(ctx context.Context, account, operation, to
 	return r, nil
 }
 
+// ClaimIdempotencyRecord implements domain.Store. The writer runs one
+// transaction at a time: the record read is still the one when r is stored.
+func (s *Store) ClaimIdempotencyRecord(ctx context.Context, r *domain.IdempotencyRecord, notBefore time.Time) (*domain.IdempotencyRecord, error) {
+	var held *domain.IdempotencyRecord
+	err := s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		rec, err := s.GetIdempotencyRecord(ctx, r.Account, r.Operation, r.Token)
+		switch {
+		case err == nil && !rec.CreatedTime.Before(notBefore):
+			held = rec
+			return nil
+		case err != nil && !errors.Is(err, domain.ErrNotFound):
+			return err
+		}
+		claim := *r
+		if claim.Result == nil {
+			claim.Result = []byte{} // pending: the same transaction puts the result
+		}
+		return s.PutIdempotencyRecord(ctx, &claim)
+	})
+	return held, err
+}
+
 // PutIdempotencyRecord implements domain.Store.
 func (s *Store) PutIdempotencyRecord(ctx context.Context, r *domain.IdempotencyRecord) error {
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {

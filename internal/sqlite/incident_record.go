@@ -51,33 +51,34 @@ func (s *Store) GetIncidentRecord(ctx context.Context, account, arn string) (*do
 	return getDoc[domain.IncidentRecord](ctx, s.q(ctx), `SELECT doc FROM incident_records WHERE account = ? AND arn = ?`, account, arn)
 }
 
-// PutIncidentRecord implements domain.Store.
-func (s *Store) PutIncidentRecord(ctx context.Context, r *domain.IncidentRecord) error {
-	doc, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
+// UpdateIncidentRecord implements domain.Store. The writer runs one
+// transaction at a time, so the record read is the record written back.
+func (s *Store) UpdateIncidentRecord(ctx context.Context, account, arn string, fn func(*domain.IncidentRecord) error) error {
+	// One statement writes, after fn: a failing fn has written nothing, so
+	// inside another transaction no savepoint is needed.
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		r, err := getDoc[domain.IncidentRecord](ctx, tx, `SELECT doc FROM incident_records WHERE account = ? AND arn = ?`, account, arn)
+		if err != nil {
+			return err
+		}
+		status, impact, dedupe := r.Status, r.Impact, r.DedupeString
+		if err := fn(r); err != nil {
+			return err
+		}
+		r.Account, r.ARN = account, arn
+		doc, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
 		// Most updates leave the indexed columns as they are: then only the
 		// document changes and no index is rewritten.
-		res, err := tx.ExecContext(ctx, `UPDATE incident_records SET doc = ?
-			WHERE account = ? AND arn = ? AND status = ? AND impact = ? AND dedupe_string = ?`,
-			string(doc), r.Account, r.ARN, r.Status, r.Impact, r.DedupeString)
-		if err != nil {
+		if r.Status == status && r.Impact == impact && r.DedupeString == dedupe {
+			_, err = tx.ExecContext(ctx, `UPDATE incident_records SET doc = ? WHERE account = ? AND arn = ?`, string(doc), account, arn)
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return nil
-		}
-		res, err = tx.ExecContext(ctx, `UPDATE incident_records SET status = ?, impact = ?, dedupe_string = ?, doc = ? WHERE account = ? AND arn = ?`,
-			r.Status, r.Impact, r.DedupeString, string(doc), r.Account, r.ARN)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return domain.ErrNotFound
-		}
-		return nil
+		_, err = tx.ExecContext(ctx, `UPDATE incident_records SET status = ?, impact = ?, dedupe_string = ?, doc = ? WHERE account = ? AND arn = ?`,
+			r.Status, r.Impact, r.DedupeString, string(doc), account, arn)
+		return err
 	})
 }
 

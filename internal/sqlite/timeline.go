@@ -64,13 +64,25 @@ func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN str
 }
 
 // UpdateTimelineEvent implements domain.Store.
-func (s *Store) UpdateTimelineEvent(ctx context.Context, e *domain.TimelineEvent) error {
-	doc, err := json.Marshal(e)
-	if err != nil {
+func (s *Store) UpdateTimelineEvent(ctx context.Context, account, incidentARN, eventID string, fn func(*domain.TimelineEvent) error) error {
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		e, err := getDoc[domain.TimelineEvent](ctx, tx, `SELECT doc FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
+			eventID, account, incidentARN)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+		e.Account, e.IncidentARN, e.EventID = account, incidentARN, eventID
+		doc, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE timeline_events SET event_time = ?, event_type = ?, doc = ? WHERE event_id = ? AND account = ? AND incident_arn = ?`,
+			ms(e.EventTime), e.EventType, string(doc), eventID, account, incidentARN)
 		return err
-	}
-	return s.execOne(ctx, `UPDATE timeline_events SET event_time = ?, event_type = ?, doc = ? WHERE event_id = ? AND account = ? AND incident_arn = ?`,
-		ms(e.EventTime), e.EventType, string(doc), e.EventID, e.Account, e.IncidentARN)
+	})
 }
 
 // DeleteTimelineEvent implements domain.Store.
