@@ -55,6 +55,9 @@ type Store interface {
 	// CreateReplicationSet stores rs; ErrConflict when the account has one.
 	CreateReplicationSet(ctx context.Context, rs *ReplicationSet, tags map[string]string) error
 	// GetReplicationSet returns the account's replication set or ErrNotFound.
+	// Inside a Tx it keeps the set from being deleted (DeleteAccountData)
+	// until the transaction ends: what the transaction writes for the
+	// account, having seen its set, is not left behind by a deletion.
 	GetReplicationSet(ctx context.Context, account string) (*ReplicationSet, error)
 	// UpdateReplicationSet applies fn to the account's set in one transaction;
 	// nothing is written when fn returns an error.
@@ -65,7 +68,10 @@ type Store interface {
 
 	// CreateResponsePlan stores p with its tags; ErrConflict when the name is taken.
 	CreateResponsePlan(ctx context.Context, p *ResponsePlan, tags map[string]string) error
-	// GetResponsePlan returns the plan or ErrNotFound.
+	// GetResponsePlan returns the plan or ErrNotFound. Inside a Tx it keeps
+	// the plan from being deleted until the transaction ends: a policy put
+	// for a plan the transaction saw is not left to a later plan of the
+	// same name.
 	GetResponsePlan(ctx context.Context, account, name string) (*ResponsePlan, error)
 	// ListResponsePlans returns up to limit plans whose names sort after after.
 	ListResponsePlans(ctx context.Context, account, after string, limit int) ([]*ResponsePlan, error)
@@ -166,7 +172,9 @@ type Store interface {
 	RemoveRelatedItem(ctx context.Context, account, incidentARN, generatedID string) error
 	// ListRelatedItems returns up to limit related items of an incident (all
 	// of them when limit is 0) in the order they were added, after the
-	// cursor when one is given.
+	// cursor when one is given. Inside a Tx it locks the incident's related
+	// items until the transaction ends, so that a check for a duplicate on
+	// the list, then AddRelatedItem, is not raced by another.
 	ListRelatedItems(ctx context.Context, account, incidentARN string, after *RelatedItemCursor, limit int) ([]RelatedItem, error)
 
 	// PutFinding stores f under (f.Account, f.ID), replacing the finding

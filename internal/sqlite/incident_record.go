@@ -61,7 +61,7 @@ func (s *Store) UpdateIncidentRecord(ctx context.Context, account, arn string, f
 		if err != nil {
 			return err
 		}
-		status, impact, dedupe := r.Status, r.Impact, r.DedupeString
+		status, impact, dedupe, created, createdBy := r.Status, r.Impact, r.DedupeString, r.CreationTime, r.Source.CreatedBy
 		if err := fn(r); err != nil {
 			return err
 		}
@@ -72,12 +72,13 @@ func (s *Store) UpdateIncidentRecord(ctx context.Context, account, arn string, f
 		}
 		// Most updates leave the indexed columns as they are: then only the
 		// document changes and no index is rewritten.
-		if r.Status == status && r.Impact == impact && r.DedupeString == dedupe {
+		if r.Status == status && r.Impact == impact && r.DedupeString == dedupe && r.CreationTime.Equal(created) && r.Source.CreatedBy == createdBy {
 			_, err = tx.ExecContext(ctx, `UPDATE incident_records SET doc = ? WHERE account = ? AND arn = ?`, string(doc), account, arn)
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE incident_records SET status = ?, impact = ?, dedupe_string = ?, doc = ? WHERE account = ? AND arn = ?`,
-			r.Status, r.Impact, r.DedupeString, string(doc), account, arn)
+		_, err = tx.ExecContext(ctx, `UPDATE incident_records SET status = ?, impact = ?, dedupe_string = ?, creation_time = ?, created_by = ?, doc = ?
+			WHERE account = ? AND arn = ?`,
+			r.Status, r.Impact, r.DedupeString, ms(r.CreationTime), r.Source.CreatedBy, string(doc), account, arn)
 		return err
 	})
 }
