@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -56,6 +57,7 @@ type options struct {
 	logLevel          string
 	strictPermissions bool
 	backupTo          string
+	databaseMaxConns  int
 }
 
 var commands []*command
@@ -65,7 +67,7 @@ func init() {
 		{name: "serve", args: "[flags]", summary: "run the server", flags: serveFlags, run: func(o *options, _, stderr io.Writer) error {
 			return serve(o.Config, stderr)
 		}},
-		{name: "migrate", args: "[flags]", summary: "apply the schema migrations to the database and exit", flags: dataFlags, run: func(o *options, stdout, _ io.Writer) error {
+		{name: "migrate", args: "[flags]", summary: "apply the schema migrations to the database and exit", flags: migrateFlags, run: func(o *options, stdout, _ io.Writer) error {
 			ctx, stop := interruptible()
 			defer stop()
 			store, err := app.OpenStore(ctx, o.Config)
@@ -273,6 +275,18 @@ func dataFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.strictPermissions, "strict-permissions", true, "refuse to start when the data directory or a credentials file is accessible by group or others (false: only warn)")
 }
 
+// databaseFlag is the flag that chooses PostgreSQL over the embedded
+// database.
+func databaseFlag(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("INCIDENTD_DATABASE_URL"), "PostgreSQL `URL` (postgres://USER@HOST:PORT/DATABASE?sslmode=…) to keep everything in instead of the embedded database (or $INCIDENTD_DATABASE_URL)")
+}
+
+// migrateFlags are the flags of incidentd migrate.
+func migrateFlags(fs *flag.FlagSet, o *options) {
+	dataFlags(fs, o)
+	databaseFlag(fs, o)
+}
+
 // backupFlags are the flags of incidentd backup.
 func backupFlags(fs *flag.FlagSet, o *options) {
 	dataFlags(fs, o)
@@ -287,6 +301,9 @@ func serveFlags(fs *flag.FlagSet, o *options) {
 	o.AccountID = os.Getenv("INCIDENTD_ACCOUNT_ID")
 	fs.StringVar(&o.Addr, "addr", app.DefaultAddr, "`HOST:PORT` to serve the API on")
 	dataFlags(fs, o)
+	databaseFlag(fs, o)
+	fs.IntVar(&o.databaseMaxConns, "database-max-conns", app.DefaultDatabaseMaxConns, "connections to PostgreSQL at most, per incidentd process")
+	fs.DurationVar(&o.Postgres.StatementTimeout, "database-statement-timeout", app.DefaultDatabaseStatementTimeout, "how long one PostgreSQL statement may run before it is cancelled")
 	fs.StringVar(&o.CredentialsFile, "credentials-file", os.Getenv("INCIDENTD_CREDENTIALS_FILE"), "`FILE` of further access keys, one ACCESS_KEY_ID SECRET ACCOUNT_ID [PRINCIPAL_ARN] per line (or $INCIDENTD_CREDENTIALS_FILE)")
 	fs.DurationVar(&o.Service.ProvisioningDelay, "provisioning-delay", 0, "how long a new replication set or region reads CREATING")
 	fs.DurationVar(&o.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
@@ -316,6 +333,13 @@ func (o *options) check(c *command) error {
 	}
 	if c.name != "serve" {
 		return nil
+	}
+	if o.databaseMaxConns < 1 || o.databaseMaxConns > math.MaxInt32 {
+		return fmt.Errorf("--database-max-conns must be at least 1, not %d", o.databaseMaxConns)
+	}
+	o.Postgres.MaxConns = int32(o.databaseMaxConns)
+	if o.Postgres.StatementTimeout <= 0 {
+		return fmt.Errorf("--database-statement-timeout must be positive, not %v", o.Postgres.StatementTimeout)
 	}
 	o.Version = version
 	if err := o.LogLevel.UnmarshalText([]byte(o.logLevel)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/metrics"
+	"github.com/incidentd/incidentd/internal/postgres"
 	"github.com/incidentd/incidentd/internal/restjson"
 	"github.com/incidentd/incidentd/internal/service"
 	"github.com/incidentd/incidentd/internal/sqlite"
@@ -29,6 +31,11 @@ import (
 type Config struct {
 	Addr    string // host:port to listen on
 	DataDir string // where the embedded database and generated credentials live
+	// DatabaseURL, when set, stores everything in that PostgreSQL database
+	// instead of the embedded one (the data directory then keeps only
+	// generated credentials); Postgres sizes its pool and bounds statements.
+	DatabaseURL string
+	Postgres    postgres.Options
 
 	// Root credentials (INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY,
 	// INCIDENTD_ACCOUNT_ID). When all are empty, credentials are generated
@@ -89,6 +96,12 @@ const (
 	DefaultMaxBodyBytesInFlight = 64 << 20
 )
 
+// Defaults of the PostgreSQL pool of incidentd serve (Config.Postgres).
+const (
+	DefaultDatabaseMaxConns         = 16
+	DefaultDatabaseStatementTimeout = 30 * time.Second
+)
+
 // DefaultAddr is where the server listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:4747"
 
@@ -137,6 +150,9 @@ func OpenStore(ctx context.Context, cfg Config) (domain.Store, error) {
 func openStore(ctx context.Context, cfg Config, m *metrics.Metrics) (domain.Store, error) {
 	if err := checkPermissions(cfg, nil); err != nil {
 		return nil, err
+	}
+	if cfg.DatabaseURL != "" {
+		return postgres.Open(ctx, cfg.DatabaseURL, cfg.Postgres)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
@@ -239,7 +255,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.bg.Add(1)
 	go m.purge(svc)
-	notice(m.Log, slog.LevelInfo, "incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir)
+	notice(m.Log, slog.LevelInfo, "incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir, "storage", storageName(m.Config))
 	if m.metricsLn != nil {
 		notice(m.Log, slog.LevelInfo, "metrics listening", "addr", m.MetricsAddr(), "pprof", m.Config.Pprof)
 	}
@@ -247,6 +263,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	// fail, and remove the key again.
 	io.WriteString(m.Out, generated)
 	return nil
+}
+
+// storageName says where the server keeps its state, without a password.
+func storageName(cfg Config) string {
+	if cfg.DatabaseURL == "" {
+		return "sqlite " + filepath.Join(cfg.DataDir, sqlite.FileName)
+	}
+	if u, err := url.Parse(cfg.DatabaseURL); err == nil && u.Scheme != "" {
+		return "postgresql " + u.Redacted()
+	}
+	return "postgresql"
 }
 
 // notice writes a start-up line whatever the log level: which key is in

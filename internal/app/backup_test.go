@@ -28,7 +28,7 @@ const readme = "../../README.md"
 // incidentd.db alone lacks them (or is torn), which the test checks too, so that it cannot pass with a backup that copies the database
 // file only.
 func TestBackupWhileWritingKeepsEveryAcknowledgedWrite(t *testing.T) {
-	srv := testserver.Start(t)
+	srv := testserver.Start(t, testserver.OnSQLite)
 	ctx := context.Background()
 	w := testserver.StartWorkload(t, func() *ssmincidents.Client { return srv.A() }, 6)
 	w.WaitAcked(60)

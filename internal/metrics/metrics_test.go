@@ -132,7 +132,7 @@ func noRetries(o *ssmincidents.Options) { o.RetryMaxAttempts = 1 }
 // calls, that the histograms saw them, and that the storage, runtime and
 // process metrics are there.
 func TestRequestAndStorageMetrics(t *testing.T) {
-	srv := testserver.Start(t, testserver.WithMetrics)
+	srv := testserver.Start(t, testserver.OnSQLite, testserver.WithMetrics)
 	if srv.Metrics == "" {
 		t.Fatal("no metrics listener")
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/incidentd/incidentd/internal/service"
 	"github.com/incidentd/incidentd/internal/sqlite"
 	"github.com/incidentd/incidentd/internal/testserver"
+	"github.com/jackc/pgx/v5"
 )
 
 const (
@@ -109,15 +110,27 @@ func idemUpdatedTitles(t *testing.T, c *ssmincidents.Client, incident string) []
 }
 
 // idemNotifications counts the notifications queued for an incident with
-// detail type detailType, reading the server's database.
+// detail type detailType, reading the server's database, embedded or
+// PostgreSQL.
 func idemNotifications(t *testing.T, srv *testserver.Server, incident, detailType string) int {
 	t.Helper()
+	var n int
+	if url := srv.Main.Config.DatabaseURL; url != "" {
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE incident_arn = $1 AND detail_type = $2`, incident, detailType).Scan(&n); err != nil {
+			t.Fatalf("count notifications: %v", err)
+		}
+		return n
+	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(srv.DataDir, sqlite.FileName)+"?_pragma=query_only(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var n int
 	if err := db.QueryRow(`SELECT COUNT(*) FROM outbox WHERE incident_arn = ? AND detail_type = ?`, incident, detailType).Scan(&n); err != nil {
 		t.Fatalf("count notifications: %v", err)
 	}

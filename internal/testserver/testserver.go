@@ -68,9 +68,10 @@ func (s *SyncBuffer) String() string {
 	return s.b.String()
 }
 
-// Start runs a server for the duration of the test. configure, if given,
-// adjusts the configuration before the server opens: WithMetrics, or any
-// func setting Config fields.
+// Start runs a server for the duration of the test, on its own embedded
+// database, or on a fresh PostgreSQL database when OnPostgres. configure,
+// if given, adjusts the configuration before the server opens: WithMetrics,
+// OnSQLite, or any func setting Config fields.
 func Start(t testing.TB, configure ...func(*app.Config)) *Server {
 	t.Helper()
 	dir := t.TempDir()
@@ -86,11 +87,19 @@ func Start(t testing.TB, configure ...func(*app.Config)) *Server {
 		AccountID:       AccountA,
 		CredentialsFile: creds,
 	}
+	if OnPostgres() {
+		cfg.DatabaseURL = PostgresDatabase(t)
+	}
 	for _, f := range configure {
 		f(&cfg)
 	}
 	return StartWith(t, cfg)
 }
+
+// OnSQLite keeps a test server on the embedded database also when
+// OnPostgres: for tests of what only that engine has (its files, its
+// metrics, backups).
+func OnSQLite(cfg *app.Config) { cfg.DatabaseURL = "" }
 
 // WithMetrics gives the server a metrics listener on 127.0.0.1:0.
 func WithMetrics(cfg *app.Config) { cfg.MetricsAddr = "127.0.0.1:0" }

@@ -1,0 +1,16 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/incidentd/incidentd/internal/domain"
+)
+
+// AddOutboxMessage implements domain.Store.
+func (s *Store) AddOutboxMessage(ctx context.Context, m *domain.OutboxMessage) error {
+	return s.write(ctx, func(q querier) error {
+		_, err := q.Exec(ctx, `INSERT INTO outbox (account, incident_arn, detail_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			m.Account, m.IncidentARN, m.DetailType, nonNil(m.Payload), ms(m.CreatedTime))
+		return err
+	})
+}
