@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -131,13 +132,18 @@ type Main struct {
 	server        *http.Server
 	metricsLn     net.Listener // nil without Config.MetricsAddr
 	metricsServer *http.Server
+	node          string // this process, as the holder of leases
 	done          chan error
 	stop          chan struct{}  // ends background work
 	bg            sync.WaitGroup // background work
 }
 
-// purgeInterval is how often forgotten clientTokens are deleted.
-const purgeInterval = time.Hour
+// purgeInterval is how often forgotten clientTokens are deleted, under the
+// lease purgeLease.
+const (
+	purgeInterval = time.Hour
+	purgeLease    = "purge-client-tokens"
+)
 
 // OpenStore opens the configured storage engine and applies migrations. It
 // first refuses, unless cfg.AllowInsecurePermissions, a data directory or
@@ -243,11 +249,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	h := restjson.New(svc, keys, m.Log, m.Config.Now)
 	h.SetLimits(m.Config.Limits)
 	h.SetObserver(m.Metrics)
+	h.SetHealth(storageHealth(store, m.Config.DatabaseURL, m.Log))
 	m.server, ln = restjson.NewServer(h, ln, m.Config.Server)
 	m.listener = ln
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(ln) }()
 	m.stop = make(chan struct{})
+	m.node = nodeName()
 	if m.metricsLn != nil {
 		m.metricsServer = metrics.NewServer(metrics.Handler(m.Metrics.Registry, m.Config.Pprof))
 		m.bg.Add(1)
@@ -263,6 +271,15 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	// fail, and remove the key again.
 	io.WriteString(m.Out, generated)
 	return nil
+}
+
+// nodeName names this process among those on one database: its host, its
+// pid and a random part, so that a restarted process is a new holder.
+func nodeName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
 // storageName says where the server keeps its state, without a password.
@@ -311,13 +328,29 @@ func (m *Main) serveMetrics() {
 }
 
 // purge deletes expired clientTokens now and every purgeInterval until Close.
+//
+// Of the processes on one database, the one that holds the purge's lease
+// purges; the lease lasts a little longer than an interval, so its holder
+// keeps it by purging on time, and another process takes it over once the
+// holder has stopped.
 func (m *Main) purge(svc *service.Service) {
 	defer m.bg.Done()
 	t := time.NewTicker(purgeInterval)
 	defer t.Stop()
 	for {
 		recovered(m.Log, "purging expired client tokens", func() {
-			if n, err := svc.PurgeIdempotencyRecords(context.Background()); err != nil {
+			ctx := context.Background()
+			now := time.Now()
+			held, err := m.Store.AcquireLease(ctx, purgeLease, m.node, now, now.Add(purgeInterval+purgeInterval/2))
+			switch {
+			case err != nil:
+				m.Log.Warn("purging expired client tokens: taking the lease", "err", err)
+				return
+			case !held:
+				m.Log.Debug("purging expired client tokens: another process holds the lease", "lease", purgeLease)
+				return
+			}
+			if n, err := svc.PurgeIdempotencyRecords(ctx); err != nil {
 				m.Log.Warn("purging expired client tokens", "err", err)
 			} else if n > 0 {
 				m.Log.Info("purged expired client tokens", "count", n)

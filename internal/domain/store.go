@@ -192,9 +192,32 @@ type Store interface {
 	// AddOutboxMessage queues a notification.
 	AddOutboxMessage(ctx context.Context, m *OutboxMessage) error
 
+	// AcquireLease takes, or renews, the lease called name for holder until
+	// until, when it is free at now: never taken, expired, or holder's
+	// already. It reports whether holder holds it. Of holders that ask at
+	// once for a free lease, exactly one gets it. Background work that must
+	// run once across the processes on one database runs only while its
+	// process holds the work's lease.
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
+
 	// Secret returns the named random secret, creating it with size bytes on first use.
 	Secret(ctx context.Context, name string, size int) ([]byte, error)
 
 	// Close releases the store; writes acknowledged before it stay durable.
 	Close() error
+}
+
+// Pinger is a Store that can tell whether its storage answers. An engine
+// implements it when its storage can become unreachable or unusable while
+// the server runs (a database server that went away, a log that can no
+// longer be synced to disk); /healthz then answers 503 while Ping fails,
+// and 200 again once it succeeds. A Store that does not implement it is
+// taken to be healthy whenever the server answers at all.
+//
+// Ping must be cheap (it runs on every /healthz request), write nothing,
+// and return once ctx ends: its caller bounds it with a short timeout. Its
+// error is shown to unauthenticated callers of /healthz, so it must carry
+// no secret (a password, a key).
+type Pinger interface {
+	Ping(ctx context.Context) error
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/incidentd/incidentd/internal/model"
 	"github.com/incidentd/incidentd/internal/service"
 	"github.com/incidentd/incidentd/internal/sigv4"
+	"golang.org/x/sync/singleflight"
 )
 
 func init() {
@@ -59,7 +60,15 @@ type Handler struct {
 	throttle *throttle
 	unknown  http.Handler // answers UnknownOperationException
 	observer Observer     // nil: none
+
+	health        func(context.Context) error // nil: always healthy
+	healthTimeout time.Duration
+	healthChecks  singleflight.Group // one check at a time, shared by the requests waiting for it
 }
+
+// HealthTimeout bounds the check of GET /healthz: a check that has not
+// answered by then is a failure, so that /healthz never hangs.
+const HealthTimeout = 2 * time.Second
 
 // Observer is told of every request the handler answers, for metrics. It is
 // called from the goroutines serving requests: its method must be safe for
@@ -81,7 +90,7 @@ func New(svc *service.Service, keys map[string]Key, log *slog.Logger, now func()
 }
 
 func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
-	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: ops, throttle: newThrottle(Limits{})}
+	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: ops, throttle: newThrottle(Limits{}), healthTimeout: HealthTimeout}
 	h.verifier = &sigv4.Verifier{
 		Service: SigningName,
 		Now:     now,
@@ -97,10 +106,7 @@ func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, no
 		}
 		h.mux.Handle(op.Method+" "+op.Path, h.operation(op, run))
 	}
-	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "ok\n")
-	})
+	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.unknown = h.operation(model.Operation{Name: "unknown"}, nil)
 	h.mux.Handle("/", h.unknown)
 	return h
@@ -109,6 +115,14 @@ func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, no
 // SetLimits sets the rates and the bound of requests in flight; call it
 // before the handler serves.
 func (h *Handler) SetLimits(l Limits) { h.throttle = newThrottle(l) }
+
+// SetHealth has GET /healthz run check, with a context that ends after
+// HealthTimeout: it answers 200 "ok" when check returns nil, and 503 with
+// the error's text (which must carry no secret: /healthz needs no
+// signature) when it fails or does not return in time. Without a check
+// (nil), /healthz answers 200 whenever the server answers. Call it before
+// the handler serves.
+func (h *Handler) SetHealth(check func(ctx context.Context) error) { h.health = check }
 
 // SetObserver has the handler report every request it answers to o; call it
 // before the handler serves.
@@ -407,5 +421,62 @@ func jsonKind(goType string) string {
 		return "a JSON number"
 	default:
 		return "a JSON object"
+	}
+}
+
+// healthz answers GET /healthz: 200 "ok" when the health check passes,
+// 503 and the reason, in one line of plain text, when it does not. It
+// needs no signature, and is neither rate-limited nor observed: load
+// balancers and orchestrators poll it. Requests that arrive while a check runs wait for
+// that check rather than start another, so that polling a store that does
+// not answer piles up no work on it.
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := h.checkHealth(r.Context()); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, strings.Join(strings.Fields(err.Error()), " ")+"\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// checkHealth runs the health check, or joins the one running, and returns
+// its error; a check that ignores its context is given up on a little after
+// healthTimeout.
+func (h *Handler) checkHealth(ctx context.Context) error {
+	if h.health == nil {
+		return nil
+	}
+	timeout := h.healthTimeout
+	results := h.healthChecks.DoChan("", func() (_ any, err error) {
+		// The check is shared: it runs on a context of its own rather
+		// than on that of the request that started it, which may go away.
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		// singleflight would re-panic where nothing recovers, ending the
+		// server: a panicking check is a failing one.
+		defer func() {
+			if v := recover(); v != nil {
+				h.log.Error("health check panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				err = errors.New("the health check failed")
+			}
+		}()
+		return nil, h.health(ctx)
+	})
+	// A check that keeps to its context has answered by then, with its
+	// own reason; one that does not is given up on.
+	t := time.NewTimer(timeout + timeout/10)
+	defer t.Stop()
+	select {
+	case res := <-results:
+		return res.Err
+	case <-t.C:
+		// The next request runs a check of its own rather than wait for
+		// this one again.
+		h.healthChecks.Forget("")
+		return fmt.Errorf("the health check did not answer within %v", timeout)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

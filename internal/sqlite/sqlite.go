@@ -197,6 +197,25 @@ func (s *Store) Close() error {
 	return errors.Join(s.ckpt.Close(), s.w.close(), s.wal.Close(), s.rd.close(), s.write.Close())
 }
 
+var _ domain.Pinger = (*Store)(nil)
+
+// Ping implements domain.Pinger: it fails once the store takes no more
+// writes (the log could not be synced, or it was closed), and otherwise
+// when a read of the database file on the readers' pool fails.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.broken.Load(); err != nil {
+		return *err
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return errClosed
+	}
+	var version int
+	return s.rd.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version)
+}
+
 // migrate applies the embedded migrations not yet recorded, in order, each in
 // its own transaction. It runs before the writer starts.
 func (s *Store) migrate(ctx context.Context) error {

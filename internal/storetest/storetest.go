@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Finding", findingCases()},
 		{"Outbox", outboxCases()},
 		{"Secret", secretCases()},
+		{"Lease", leaseCases()},
 		{"Tx", txCases()},
 		{"Concurrency", concurrencyCases()},
 		{"ReadLocks", readLockCases()},
