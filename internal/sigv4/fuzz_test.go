@@ -163,7 +163,9 @@ func FuzzVerify(f *testing.F) {
 		// both: the query names the query form beside the Authorization
 		// header, which is refused as AWS refuses both at once.
 		both := false
-		if values, err := url.ParseQuery(query); err == nil {
+		// ParseQuery returns what it could parse also with its error (a
+		// ";" in the query, say).
+		if values, _ := url.ParseQuery(query); values != nil {
 			for k := range values {
 				switch {
 				case presigned && strings.HasPrefix(strings.ToLower(k), "x-amz-"):
@@ -174,6 +176,9 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 		if presigned {
+			if strings.HasPrefix(u.EscapedPath(), "//") {
+				return // the presigned URL would read as one with a host: not a request target
+			}
 			preq := presign(t, req, body, defaultSigning(), 900)
 			req.URL.RawQuery = preq.URL.RawQuery
 		} else {
