@@ -57,6 +57,7 @@ type options struct {
 	logLevel          string
 	strictPermissions bool
 	backupTo          string
+	fromSQLite        string
 	databaseMaxConns  int
 }
 
@@ -67,9 +68,12 @@ func init() {
 		{name: "serve", args: "[flags]", summary: "run the server", flags: serveFlags, run: func(o *options, _, stderr io.Writer) error {
 			return serve(o.Config, stderr)
 		}},
-		{name: "migrate", args: "[flags]", summary: "apply the schema migrations to the database and exit", flags: migrateFlags, run: func(o *options, stdout, _ io.Writer) error {
+		{name: "migrate", args: "[flags]", summary: "apply the schema migrations to the database and exit; with --from-sqlite, copy an embedded database into an empty PostgreSQL one", flags: migrateFlags, run: func(o *options, stdout, _ io.Writer) error {
 			ctx, stop := interruptible()
 			defer stop()
+			if o.fromSQLite != "" {
+				return app.MigrateFromSQLite(ctx, o.Config, o.fromSQLite, stdout)
+			}
 			store, err := app.OpenStore(ctx, o.Config)
 			if err != nil {
 				return err
@@ -285,6 +289,7 @@ func databaseFlag(fs *flag.FlagSet, o *options) {
 func migrateFlags(fs *flag.FlagSet, o *options) {
 	dataFlags(fs, o)
 	databaseFlag(fs, o)
+	fs.StringVar(&o.fromSQLite, "from-sqlite", "", "data `DIR` of an embedded database to copy, whole, into the empty PostgreSQL database of --database-url, also while a server runs on it")
 }
 
 // backupFlags are the flags of incidentd backup.
@@ -330,6 +335,9 @@ func (o *options) check(c *command) error {
 	o.AllowInsecurePermissions = !o.strictPermissions
 	if c.name == "backup" && o.backupTo == "" {
 		return errors.New("--to FILE is required: where to write the copy")
+	}
+	if c.name == "migrate" && o.fromSQLite != "" && o.DatabaseURL == "" {
+		return errors.New("--from-sqlite DIR copies into PostgreSQL: --database-url URL (or $INCIDENTD_DATABASE_URL) is required, the empty database to copy into")
 	}
 	if c.name != "serve" {
 		return nil

@@ -108,3 +108,13 @@ func (s *Store) DeleteTimelineEvent(ctx context.Context, account, incidentARN, e
 		return err
 	})
 }
+
+// TimelineRefs returns what the refs column holds of the timeline event
+// whose stored document is doc (the document both engines store).
+func TimelineRefs(doc string) ([]string, error) {
+	e, err := decode[domain.TimelineEvent]([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	return eventRefs(e), nil
+}
