@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/sqlite"
+	"github.com/incidentd/incidentd/internal/testserver"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // seedIncidents fills a data directory with n incident records of
@@ -137,4 +145,217 @@ func BenchmarkListIncidentRecords1M(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(rssMiB(p.cmd.Process.Pid), "server-rss-MiB")
+}
+
+// benchListByStatus pages through ListIncidentRecords of the server p with a
+// status filter, 100 records a page, alternating OPEN and RESOLVED every 20
+// pages, and reports the latency of a page.
+func benchListByStatus(b *testing.B, p *proc) {
+	c := client(p.endpoint, testKey, testSecret)
+	ctx := context.Background()
+	status := func(s string) types.Filter {
+		return types.Filter{Key: aws.String("status"), Condition: &types.ConditionMemberEquals{Value: &types.AttributeValueListMemberStringValues{Value: []string{s}}}}
+	}
+	filters := [][]types.Filter{{status("OPEN")}, {status("RESOLVED")}}
+	var lat []time.Duration
+	var token *string
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%20 == 0 {
+			token = nil
+		}
+		t0 := time.Now()
+		out, err := c.ListIncidentRecords(ctx, &ssmincidents.ListIncidentRecordsInput{
+			Filters: filters[(i/20)%2], MaxResults: aws.Int32(100), NextToken: token,
+		})
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(out.IncidentRecordSummaries) != 100 {
+			b.Fatalf("page of %d", len(out.IncidentRecordSummaries))
+		}
+		token = out.NextToken
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// postgresBase is the URL of the benchmarks' PostgreSQL server, the tests'.
+func postgresBase() string {
+	if u := os.Getenv("INCIDENTD_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return testserver.DefaultPostgresURL
+}
+
+// seedIncidentsPostgres returns the URL of a PostgreSQL database that holds
+// the n incident records of seedIncidents, copied into it with the binary's
+// `migrate --from-sqlite`. The database (incidentd_bench_N) is kept between
+// runs and copied again only when it does not hold n records.
+func seedIncidentsPostgres(b *testing.B, n int) string {
+	b.Helper()
+	ctx := context.Background()
+	base := postgresBase()
+	name := fmt.Sprintf("incidentd_bench_%d", n)
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Path = "/" + name
+	dbURL := u.String()
+	if conn, err := pgx.Connect(ctx, dbURL); err == nil {
+		var count int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM incident_records`).Scan(&count)
+		conn.Close(ctx)
+		if err == nil && count == n {
+			return dbURL
+		}
+	} else if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "3D000" { // 3D000: no such database
+		testserver.MissingTool(b, "PostgreSQL is not reachable at "+base+" ("+err.Error()+")")
+	}
+	dir := seedIncidents(b, n)
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		testserver.MissingTool(b, "PostgreSQL is not reachable at "+base+" ("+err.Error()+")")
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", "CREATE DATABASE " + name} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			b.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	t0 := time.Now()
+	out, err := exec.Command(binary, "migrate", "--data", filepath.Join(b.TempDir(), "data"), "--from-sqlite", dir, "--database-url", dbURL).CombinedOutput()
+	if err != nil {
+		b.Fatalf("migrate --from-sqlite: %v\n%s", err, out)
+	}
+	b.Logf("copied %d records into %s in %v", n, name, time.Since(t0).Round(time.Second))
+	return dbURL
+}
+
+// logStatistics logs whether PostgreSQL has analyzed incident_records:
+// migrate --from-sqlite leaves that to autovacuum, and without statistics
+// the planner's choices for the list differ.
+func logStatistics(b *testing.B, dbURL string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var autovacuum string
+	var analyzed *time.Time
+	err = conn.QueryRow(ctx, `SELECT current_setting('autovacuum'), greatest(last_analyze, last_autoanalyze)
+		FROM pg_stat_user_tables WHERE relname = 'incident_records'`).Scan(&autovacuum, &analyzed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("autovacuum %s; incident_records last analyzed: %v", autovacuum, analyzed)
+}
+
+// BenchmarkListIncidentRecords1MPostgres is BenchmarkListIncidentRecords1M
+// on PostgreSQL: the same 1,000,000 records, copied with `incidentd migrate
+// --from-sqlite` into a database kept between runs (incidentd_bench_1000000),
+// served by the real binary.
+func BenchmarkListIncidentRecords1MPostgres(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("INCIDENTD_BENCH_RECORDS")); err == nil && v > 0 {
+		n = v
+	}
+	dbURL := seedIncidentsPostgres(b, n)
+	logStatistics(b, dbURL)
+	p := startServerArgs(b, filepath.Join(b.TempDir(), "data"), freeAddr(b), append(slices.Clone(unlimited), "--database-url", dbURL), rootEnv()...)
+	benchListByStatus(b, p)
+	b.ReportMetric(rssMiB(p.cmd.Process.Pid), "server-rss-MiB")
+}
+
+// BenchmarkUpdateIncidentRecordTwoNodes: durable UpdateIncidentRecord from
+// 32 concurrent SDK clients over 64 incident records, as
+// BenchmarkUpdateIncidentRecord32Clients, with the real binary on a fresh
+// PostgreSQL database: served by one incidentd process ("nodes=1") and by
+// two with the same root key, half the clients on each ("nodes=2").
+func BenchmarkUpdateIncidentRecordTwoNodes(b *testing.B) {
+	for _, nodes := range []int{1, 2} {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			dbURL := testserver.PostgresDatabase(b)
+			flags := append(slices.Clone(unlimited), "--database-url", dbURL)
+			ps := make([]*proc, nodes)
+			for i := range ps {
+				// One after the other: the first applies the migrations.
+				ps[i] = startServerArgs(b, filepath.Join(b.TempDir(), "data"), freeAddr(b), flags, rootEnv()...)
+			}
+			ctx := context.Background()
+			c := client(ps[0].endpoint, testKey, testSecret)
+			if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+				b.Fatal(err)
+			}
+			plan, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{
+				Name:             aws.String("bench"),
+				IncidentTemplate: &types.IncidentTemplate{Title: aws.String("bench"), Impact: aws.Int32(3)},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			arns := make([]string, 64)
+			for i := range arns {
+				out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plan.Arn})
+				if err != nil {
+					b.Fatal(err)
+				}
+				arns[i] = aws.ToString(out.IncidentRecordArn)
+			}
+			update := func(c *ssmincidents.Client, i int) error {
+				_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{
+					Arn:     &arns[i%len(arns)],
+					Title:   aws.String(fmt.Sprintf("title %d", i)),
+					Summary: aws.String("The primary database stopped answering after a failed deployment."),
+					Impact:  aws.Int32(int32(i%5 + 1)),
+				})
+				return err
+			}
+			const clients = 32
+			cs := make([]*ssmincidents.Client, clients)
+			for w := range cs {
+				cs[w] = client(ps[w%nodes].endpoint, testKey, testSecret)
+				if err := update(cs[w], w); err != nil { // warm the connection
+					b.Fatal(err)
+				}
+			}
+			lat := make([][]time.Duration, clients)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for w := range clients {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1))
+						if i > b.N {
+							return
+						}
+						t0 := time.Now()
+						if err := update(cs[w], i); err != nil {
+							b.Error(err)
+							return
+						}
+						lat[w] = append(lat[w], time.Since(t0))
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			pct := func(p float64) float64 { return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000 }
+			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+			if len(all) > 0 {
+				b.ReportMetric(pct(0.50), "p50-ms")
+				b.ReportMetric(pct(0.99), "p99-ms")
+			}
+		})
+	}
 }
