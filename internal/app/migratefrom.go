@@ -174,6 +174,12 @@ func MigrateFromSQLite(ctx context.Context, cfg Config, dir string, out io.Write
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: commit the copy: %w", err)
 	}
+	// The copied tables have no statistics until autovacuum (which may be
+	// off) gets to them: without, the planner sorts a million incidents for
+	// a page of a hundred.
+	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("postgres: analyze the copied tables: %w", err)
+	}
 	for _, s := range summary {
 		if _, err := io.WriteString(out, s); err != nil {
 			return err
