@@ -24,7 +24,8 @@ import (
 
 	"github.com/incidentd/incidentd/internal/domain"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	sqlitedriver "modernc.org/sqlite" // also the database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -782,6 +783,13 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 	})
 }
 
+// isUniqueViolation reports whether err is SQLite's refusal of a duplicate
+// key (extended result code SQLITE_CONSTRAINT_UNIQUE or
+// SQLITE_CONSTRAINT_PRIMARYKEY), told by its code, not its message.
 func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	var e *sqlitedriver.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
