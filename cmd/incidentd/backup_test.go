@@ -140,15 +140,15 @@ func mustRead(t *testing.T, path string) []byte {
 	return b
 }
 
-// TestNewerDatabaseIsRefused: a database that a newer incidentd migrated is
-// refused by serve at start, by migrate and by backup, each saying so, and
-// is left as it was.
-func TestNewerDatabaseIsRefused(t *testing.T) {
-	data := dataDir(t)
+// newerDatabase returns a data directory, and its database file, that a
+// newer incidentd has migrated: to schema version 9999.
+func newerDatabase(t *testing.T) (data, path string) {
+	t.Helper()
+	data = dataDir(t)
 	if out, errOut, code := incidentd(t, nil, "migrate", "--data", data); code != 0 {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)
 	}
-	path := filepath.Join(data, sqlite.FileName)
+	path = filepath.Join(data, sqlite.FileName)
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +159,14 @@ func TestNewerDatabaseIsRefused(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return data, path
+}
+
+// TestNewerDatabaseIsRefused: a database that a newer incidentd migrated is
+// refused by serve at start, by migrate and by backup, each saying so, and
+// is left as it was.
+func TestNewerDatabaseIsRefused(t *testing.T) {
+	data, path := newerDatabase(t)
 	sum := sha256.Sum256(mustRead(t, path))
 	const refusal = "database schema version 9999 is newer than this incidentd knows ("
 
@@ -169,7 +177,7 @@ func TestNewerDatabaseIsRefused(t *testing.T) {
 	serve.Env = append(os.Environ(), rootEnv()...)
 	var serveErr bytes.Buffer
 	serve.Stderr = &serveErr
-	err = serve.Run()
+	err := serve.Run()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || cmdCtx.Err() != nil || !strings.Contains(serveErr.String(), "incidentd: open storage: "+refusal) {
 		t.Errorf("serve on a newer database: %v (context: %v)\n%s", err, cmdCtx.Err(), serveErr.String())

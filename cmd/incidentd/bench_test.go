@@ -114,36 +114,7 @@ func BenchmarkListIncidentRecords1M(b *testing.B) {
 	}
 	dir := seedIncidents(b, n)
 	p := startServerB(b, dir)
-	c := client(p.endpoint, testKey, testSecret)
-	ctx := context.Background()
-	status := func(s string) types.Filter {
-		return types.Filter{Key: aws.String("status"), Condition: &types.ConditionMemberEquals{Value: &types.AttributeValueListMemberStringValues{Value: []string{s}}}}
-	}
-	filters := [][]types.Filter{{status("OPEN")}, {status("RESOLVED")}}
-	var lat []time.Duration
-	var token *string
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if i%20 == 0 {
-			token = nil
-		}
-		t0 := time.Now()
-		out, err := c.ListIncidentRecords(ctx, &ssmincidents.ListIncidentRecordsInput{
-			Filters: filters[(i/20)%2], MaxResults: aws.Int32(100), NextToken: token,
-		})
-		lat = append(lat, time.Since(t0))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(out.IncidentRecordSummaries) != 100 {
-			b.Fatalf("page of %d", len(out.IncidentRecordSummaries))
-		}
-		token = out.NextToken
-	}
-	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	benchListByStatus(b, p)
 	b.ReportMetric(rssMiB(p.cmd.Process.Pid), "server-rss-MiB")
 }
 

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -21,7 +19,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
-	"github.com/incidentd/incidentd/internal/sqlite"
 	"github.com/incidentd/incidentd/internal/testserver"
 )
 
@@ -372,21 +369,7 @@ func ptr[T any](v T) *T { return &v }
 // incidentd is not copied, and the target stays empty of data.
 func TestMigrateFromSQLiteRefusesNewerSchema(t *testing.T) {
 	url := testserver.PostgresDatabase(t)
-	data := dataDir(t)
-	if out, errOut, code := incidentd(t, nil, "migrate", "--data", data); code != 0 {
-		t.Fatalf("migrate: exit %d\n%s%s", code, out, errOut)
-	}
-	path := filepath.Join(data, sqlite.FileName)
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', '2099-01-01T00:00:00Z')`); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	data, path := newerDatabase(t)
 	sum := sha256.Sum256(mustRead(t, path))
 	_, errOut, code := incidentd(t, nil, "migrate", "--from-sqlite", data, "--database-url", url)
 	if code != 1 || !strings.Contains(errOut, "database schema version 9999 is newer than this incidentd knows (") {

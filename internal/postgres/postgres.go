@@ -15,11 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/schema"
 )
 
 //go:embed migrations/*.sql
@@ -130,7 +127,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // one transaction that holds an advisory lock throughout: nodes that start
 // together apply them once, one after another.
 func (s *Store) migrate(ctx context.Context) error {
-	files, known, err := migrationFiles()
+	files, known, err := schema.Migrations(migrations)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -167,14 +164,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		applied[v], latest = true, max(latest, v)
 	}
 	if latest > known {
-		return fmt.Errorf("database schema version %d is newer than this incidentd knows (%d)", latest, known)
+		return schema.Newer(latest, known)
 	}
 	for _, f := range files {
-		if applied[f.version] {
+		if applied[f.Version] {
 			continue
 		}
-		name := path.Base(f.path)
-		body, err := migrations.ReadFile(f.path)
+		name := f.Name()
+		body, err := migrations.ReadFile(f.Path)
 		if err != nil {
 			return err
 		}
@@ -182,7 +179,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			f.version, name, time.Now().UTC()); err != nil {
+			f.Version, name, time.Now().UTC()); err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
@@ -190,30 +187,6 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
-}
-
-// migrationFile is one embedded migration, NNNN_name.sql.
-type migrationFile struct {
-	path    string
-	version int // NNNN
-}
-
-// migrationFiles lists the embedded migrations in order, and the newest
-// version among them: the newest schema this incidentd knows.
-func migrationFiles() (files []migrationFile, known int, err error) {
-	paths, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, 0, err
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		v, err := strconv.Atoi(strings.SplitN(path.Base(p), "_", 2)[0])
-		if err != nil {
-			return nil, 0, fmt.Errorf("bad migration name %s", path.Base(p))
-		}
-		files, known = append(files, migrationFile{p, v}), max(known, v)
-	}
-	return files, known, nil
 }
 
 // querier runs statements: the pool, or a transaction.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/incidentd/incidentd/internal/schema"
 )
 
 // BackupInfo describes a copy written by Backup.
@@ -51,7 +53,7 @@ func Backup(ctx context.Context, dir, to string) (BackupInfo, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return BackupInfo{}, err
 	}
-	_, known, err := migrationFiles()
+	_, known, err := schema.Migrations(migrations)
 	if err != nil {
 		return BackupInfo{}, err
 	}
@@ -239,7 +241,7 @@ func targetExists(to string) error {
 }
 
 func newerSchema(path string, v, known int) error {
-	return fmt.Errorf("%s: database schema version %d is newer than this incidentd knows (%d): use the incidentd that wrote it", path, v, known)
+	return fmt.Errorf("%s: %w: use the incidentd that wrote it", path, schema.Newer(v, known))
 }
 
 // querier of schemaVersion: a connection or a pool.

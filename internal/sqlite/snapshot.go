@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/incidentd/incidentd/internal/schema"
 )
 
 // Snapshot is one consistent read of the database of a data directory, on
@@ -38,7 +40,7 @@ func OpenSnapshot(ctx context.Context, dir string) (_ *Snapshot, err error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("no database: %s is not a file", src)
 	}
-	_, known, err := migrationFiles()
+	_, known, err := schema.Migrations(migrations)
 	if err != nil {
 		return nil, err
 	}

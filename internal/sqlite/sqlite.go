@@ -15,14 +15,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/schema"
 
 	sqlitedriver "modernc.org/sqlite" // also the database/sql driver "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -224,7 +223,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	files, known, err := migrationFiles()
+	files, known, err := schema.Migrations(migrations)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -249,14 +248,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	if latest > known {
-		return fmt.Errorf("database schema version %d is newer than this incidentd knows (%d)", latest, known)
+		return schema.Newer(latest, known)
 	}
 	for _, f := range files {
-		name, v := filepath.Base(f.path), f.version
+		name, v := f.Name(), f.Version
 		if applied[v] {
 			continue
 		}
-		body, err := migrations.ReadFile(f.path)
+		body, err := migrations.ReadFile(f.Path)
 		if err != nil {
 			return err
 		}
@@ -278,30 +277,6 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// migrationFile is one embedded migration, NNNN_name.sql.
-type migrationFile struct {
-	path    string
-	version int // NNNN
-}
-
-// migrationFiles lists the embedded migrations in order, and the newest
-// version among them: the newest schema this incidentd knows.
-func migrationFiles() (files []migrationFile, known int, err error) {
-	paths, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, 0, err
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		v, err := strconv.Atoi(strings.SplitN(filepath.Base(p), "_", 2)[0])
-		if err != nil {
-			return nil, 0, fmt.Errorf("bad migration name %s", filepath.Base(p))
-		}
-		files, known = append(files, migrationFile{p, v}), max(known, v)
-	}
-	return files, known, nil
 }
 
 // fileURI is path as an SQLite URI filename, without query: the characters
