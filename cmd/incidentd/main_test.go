@@ -141,6 +141,9 @@ func startServerArgs(t testing.TB, data, addr string, args []string, env ...stri
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
+				// The server logs where it listens before /healthz
+				// answers; the copy from its stderr pipe may lag.
+				p.waitStderr(t, "incidentd listening")
 				return p
 			}
 		}
@@ -148,6 +151,17 @@ func startServerArgs(t testing.TB, data, addr string, args []string, env ...stri
 	}
 	t.Fatalf("server did not become ready; stderr:\n%s", p.stderr.String())
 	return nil
+}
+
+// waitStderr waits a little for the server's stderr to hold s.
+func (p *proc) waitStderr(t testing.TB, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(p.stderr.String(), s) {
+			return
+		}
+	}
+	t.Fatalf("stderr does not hold %q:\n%s", s, p.stderr.String())
 }
 
 // dataDir returns a data directory for a test that incidentd creates

@@ -253,9 +253,18 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.server, ln = restjson.NewServer(h, ln, m.Config.Server)
 	m.listener = ln
 	m.done = make(chan error, 1)
-	go func() { m.done <- m.server.Serve(ln) }()
 	m.stop = make(chan struct{})
 	m.node = nodeName()
+	// The lines to use a generated key come once the start can no longer
+	// fail, and remove the key again. They and the listening lines are
+	// written before /healthz answers, so that whoever waits for it finds
+	// them.
+	io.WriteString(m.Out, generated)
+	notice(m.Log, slog.LevelInfo, "incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir, "storage", storageName(m.Config))
+	if m.metricsLn != nil {
+		notice(m.Log, slog.LevelInfo, "metrics listening", "addr", m.MetricsAddr(), "pprof", m.Config.Pprof)
+	}
+	go func() { m.done <- m.server.Serve(ln) }()
 	if m.metricsLn != nil {
 		m.metricsServer = metrics.NewServer(metrics.Handler(m.Metrics.Registry, m.Config.Pprof))
 		m.bg.Add(1)
@@ -263,13 +272,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.bg.Add(1)
 	go m.purge(svc)
-	notice(m.Log, slog.LevelInfo, "incidentd listening", "addr", ln.Addr().String(), "data", m.Config.DataDir, "storage", storageName(m.Config))
-	if m.metricsLn != nil {
-		notice(m.Log, slog.LevelInfo, "metrics listening", "addr", m.MetricsAddr(), "pprof", m.Config.Pprof)
-	}
-	// The lines to use a generated key come once the start can no longer
-	// fail, and remove the key again.
-	io.WriteString(m.Out, generated)
 	return nil
 }
 
