@@ -2,13 +2,16 @@ package service_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -373,5 +376,66 @@ func BenchmarkOverload(b *testing.B) {
 			b.ReportMetric(100*float64(refused.Load())/float64(b.N), "refused-%")
 			reportLatency(b, all)
 		})
+	}
+}
+
+// BenchmarkStartIncident32Clients: durable StartIncident from 32 concurrent
+// SDK clients, each from a response plan whose incident template has a
+// title and a summary of 100 characters, the SDK giving each request its
+// clientToken. On SQLite it also reports what the database file holds per
+// incident (its record, its start event and its token), taken from SQLite's
+// page statistics after a checkpoint, table by table.
+func BenchmarkStartIncident32Clients(b *testing.B) {
+	srv := testserver.Start(b)
+	c := srv.A()
+	setUp(b, c)
+	summary := "The primary database of the checkout service stopped answering after deployment 4711 failed."
+	summary += strings.Repeat(".", 100-len(summary))
+	plan, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{
+		Name: aws.String("bench"),
+		IncidentTemplate: &types.IncidentTemplate{Title: aws.String("Checkout database unreachable"), Impact: aws.Int32(2),
+			Summary: aws.String(summary)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
+		_, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plan.Arn})
+		return err
+	})
+	if srv.Main.Config.DatabaseURL != "" {
+		return
+	}
+	db, err := sql.Open("sqlite", filepath.Join(srv.DataDir, sqlite.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		b.Fatal(err)
+	}
+	var pages, pageSize int64
+	if err := db.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		b.Fatal(err)
+	}
+	incidents := float64(b.N + 32) // and the warm-up calls
+	b.ReportMetric(float64(pages*pageSize)/incidents, "file-B/incident")
+	rows, err := db.Query(`SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var size int64
+		if err := rows.Scan(&name, &size); err != nil {
+			b.Fatal(err)
+		}
+		if per := float64(size) / incidents; per >= 1 && b.N >= 1000 {
+			fmt.Printf("    %-40s %7.0f B/incident\n", name, per)
+		}
 	}
 }

@@ -109,6 +109,21 @@ func idemUpdatedTitles(t *testing.T, c *ssmincidents.Client, incident string) []
 	return titles
 }
 
+// idemNotifyingPlan creates a response plan whose incidents notify an SNS
+// topic, so that their changes queue notifications, and returns its ARN.
+func idemNotifyingPlan(t *testing.T, c *ssmincidents.Client, name string) string {
+	t.Helper()
+	out, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{
+		Name: aws.String(name),
+		IncidentTemplate: &types.IncidentTemplate{Title: aws.String("Title of " + name), Impact: aws.Int32(3),
+			NotificationTargets: []types.NotificationTargetItem{&types.NotificationTargetItemMemberSnsTopicArn{Value: "arn:aws:sns:us-east-1:" + testserver.AccountA + ":incidents"}}},
+	})
+	if err != nil {
+		t.Fatalf("CreateResponsePlan %s: %v", name, err)
+	}
+	return aws.ToString(out.Arn)
+}
+
 // idemNotifications counts the notifications queued for an incident with
 // detail type detailType, reading the server's database, embedded or
 // PostgreSQL.
@@ -184,7 +199,7 @@ func TestClientTokenStartIncident(t *testing.T) {
 	srv := start(t)
 	c := srv.A()
 	setUp(t, c)
-	plan := createPlan(t, c, "start-token")
+	plan := idemNotifyingPlan(t, c, "start-token")
 
 	arn := idemMustStart(t, c, plan, "start-token-1", "Disk full")
 	again := idemMustStart(t, c, plan, "start-token-1", "Disk full")
@@ -245,7 +260,7 @@ func TestClientTokenUpdateIncidentRecord(t *testing.T) {
 	srv := start(t)
 	c := srv.A()
 	setUp(t, c)
-	arn := idemMustStart(t, c, createPlan(t, c, "update-token"), "", "")
+	arn := idemMustStart(t, c, idemNotifyingPlan(t, c, "update-token"), "", "")
 
 	if err := idemUpdateTitle(c, arn, "update-1", "Title A"); err != nil {
 		t.Fatal(err)
@@ -693,7 +708,7 @@ func TestSDKRetryOfStartIncident(t *testing.T) {
 			f := &idemFlakyClient{next: &http.Client{}, fail: fail}
 			c := idemRetryingClient(srv, f)
 			setUp(t, c)
-			plan := createPlan(t, c, "retried")
+			plan := idemNotifyingPlan(t, c, "retried")
 
 			f.arm()
 			out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: aws.String(plan)})
@@ -736,7 +751,7 @@ func TestSDKRetryOfUpdateIncidentRecord(t *testing.T) {
 			srv := start(t)
 			plain := srv.A()
 			setUp(t, plain)
-			arn := idemMustStart(t, plain, createPlan(t, plain, "retried"), "", "")
+			arn := idemMustStart(t, plain, idemNotifyingPlan(t, plain, "retried"), "", "")
 			f := &idemFlakyClient{next: &http.Client{}, fail: fail, afterFirst: func() {
 				if err := idemUpdateTitle(plain, arn, "", "Title B"); err != nil {
 					t.Errorf("interleaved update: %v", err)
@@ -774,7 +789,7 @@ func TestClientTokenConcurrentDuplicates(t *testing.T) {
 	srv := start(t)
 	c := srv.A()
 	setUp(t, c)
-	plan := createPlan(t, c, "concurrent")
+	plan := idemNotifyingPlan(t, c, "concurrent")
 	const (
 		n      = 16
 		rounds = 20
@@ -966,5 +981,32 @@ func TestClientTokenTellsEmptyListFromAbsent(t *testing.T) {
 	r = srv.Do("POST", "/updateIncidentRecord", []byte(`{"arn":"`+arn+`","clientToken":"clear","notificationTargets":[]}`))
 	if r.Status != 204 {
 		t.Fatalf("replay: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestNotificationsOnlyForIncidentsWithTopics checks that a change queues a
+// notification only when the incident names an SNS topic at the time of
+// the change: there is no one else to deliver it to.
+func TestNotificationsOnlyForIncidentsWithTopics(t *testing.T) {
+	srv := start(t)
+	c := srv.A()
+	setUp(t, c)
+	arn := idemMustStart(t, c, createPlan(t, c, "quiet"), "", "")
+	if err := idemUpdateTitle(c, arn, "", "Title A"); err != nil {
+		t.Fatal(err)
+	}
+	if n := idemNotifications(t, srv, arn, idemStartEvent) + idemNotifications(t, srv, arn, idemUpdateEvent); n != 0 {
+		t.Fatalf("%d notifications queued for an incident without topics", n)
+	}
+	topic := "arn:aws:sns:us-east-1:" + testserver.AccountA + ":incidents"
+	if _, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: aws.String(arn),
+		NotificationTargets: []types.NotificationTargetItem{&types.NotificationTargetItemMemberSnsTopicArn{Value: topic}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := idemUpdateTitle(c, arn, "", "Title B"); err != nil {
+		t.Fatal(err)
+	}
+	if n := idemNotifications(t, srv, arn, idemUpdateEvent); n != 2 {
+		t.Fatalf("%d update notifications once the incident names a topic, want 2", n)
 	}
 }

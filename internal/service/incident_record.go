@@ -103,8 +103,11 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 		}
 	}
 	now := s.clock()
+	// A UUID of version 7, ordered by time: a new record's keys land at the
+	// end of the store's indexes, not on a page at random.
+	id := uuid.Must(uuid.NewV7()).String()
 	r := &domain.IncidentRecord{
-		ARN:                 makeARN(c.Account, "incident-record", plan.Name+"/"+uuid.NewString()),
+		ARN:                 makeARN(c.Account, "incident-record", plan.Name+"/"+id),
 		Account:             c.Account,
 		PlanName:            plan.Name,
 		Title:               t.Title,
@@ -130,7 +133,8 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 		r.Impact = *in.Impact
 	}
 	if r.DedupeString == "" {
-		r.DedupeString = uuid.NewString()
+		// Unique to the incident, as a random one would be.
+		r.DedupeString = id
 	}
 	if td := in.TriggerDetails; td != nil {
 		r.Source.Source = *td.Source

@@ -93,10 +93,16 @@ type notificationDetail struct {
 	ChatbotSns          []string `json:"chatbotSns,omitempty"`
 }
 
+// queueNotification queues the notification of a change to r for the SNS
+// topics that r names at the time of the change. With no topic there is no
+// one to notify and nothing is queued.
 func (s *Service) queueNotification(ctx context.Context, r *domain.IncidentRecord, detailType string, data any, now time.Time) error {
 	d := notificationDetail{Event: data, NotificationTargets: r.NotificationTargets}
 	if r.ChatChannel != nil {
 		d.ChatbotSns = r.ChatChannel.ChatbotSNS
+	}
+	if len(d.NotificationTargets) == 0 && len(d.ChatbotSns) == 0 {
+		return nil
 	}
 	b, err := json.Marshal(d)
 	if err != nil {

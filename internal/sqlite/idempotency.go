@@ -28,33 +28,55 @@ func (s *Store) GetIdempotencyRecord(ctx context.Context, account, operation, to
 
 // ClaimIdempotencyRecord implements domain.Store. The writer runs one
 // transaction at a time: the record read is still the one when r is stored.
+// A new token, the common case, is one statement: the insert.
 func (s *Store) ClaimIdempotencyRecord(ctx context.Context, r *domain.IdempotencyRecord, notBefore time.Time) (*domain.IdempotencyRecord, error) {
 	var held *domain.IdempotencyRecord
+	result := r.Result
+	if result == nil {
+		result = []byte{} // pending: the same transaction puts the result
+	}
 	err := s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		rec, err := s.GetIdempotencyRecord(ctx, r.Account, r.Operation, r.Token)
-		switch {
-		case err == nil && !rec.CreatedTime.Before(notBefore):
-			held = rec
-			return nil
-		case err != nil && !errors.Is(err, domain.ErrNotFound):
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_records (account, operation, token, request_hash, result, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, operation, token) DO NOTHING`,
+			r.Account, r.Operation, r.Token, r.RequestHash, result, ms(r.CreatedTime))
+		if err != nil {
 			return err
 		}
-		claim := *r
-		if claim.Result == nil {
-			claim.Result = []byte{} // pending: the same transaction puts the result
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
 		}
-		return s.PutIdempotencyRecord(ctx, &claim)
+		rec, err := s.GetIdempotencyRecord(ctx, r.Account, r.Operation, r.Token)
+		if err != nil {
+			return err
+		}
+		if !rec.CreatedTime.Before(notBefore) {
+			held = rec
+			return nil
+		}
+		// Expired: the claim replaces it.
+		_, err = tx.ExecContext(ctx, `UPDATE idempotency_records SET request_hash = ?, result = ?, created_at = ?
+			WHERE account = ? AND operation = ? AND token = ?`,
+			r.RequestHash, result, ms(r.CreatedTime), r.Account, r.Operation, r.Token)
+		return err
 	})
 	return held, err
 }
 
-// PutIdempotencyRecord implements domain.Store.
+// PutIdempotencyRecord implements domain.Store. After a claim it changes
+// the claimed row; otherwise it inserts one.
 func (s *Store) PutIdempotencyRecord(ctx context.Context, r *domain.IdempotencyRecord) error {
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO idempotency_records (account, operation, token, request_hash, result, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (account, operation, token) DO UPDATE SET request_hash = excluded.request_hash, result = excluded.result, created_at = excluded.created_at`,
-			r.Account, r.Operation, r.Token, r.RequestHash, r.Result, ms(r.CreatedTime))
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency_records SET request_hash = ?, result = ?, created_at = ?
+			WHERE account = ? AND operation = ? AND token = ?`,
+			r.RequestHash, r.Result, ms(r.CreatedTime), r.Account, r.Operation, r.Token)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO idempotency_records (account, operation, token, request_hash, result, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, r.Account, r.Operation, r.Token, r.RequestHash, r.Result, ms(r.CreatedTime))
 		return err
 	})
 }
