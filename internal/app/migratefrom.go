@@ -93,7 +93,8 @@ var postgresOnlyTables = []string{"locks"}
 // It applies the PostgreSQL migrations first, and refuses a target that
 // holds any row. It copies every table, secrets and clientTokens included
 // (page tokens and replayed clientTokens keep working), keeping every value
-// as it is: documents byte for byte, timeline and resource policy sequence
+// as it is (documents byte for byte, but those of incident records and
+// timeline events, which it completes from their columns), timeline and resource policy sequence
 // numbers, related item positions, outbox ids. It then advances the
 // PostgreSQL identity sequences past the copied values (and past values
 // SQLite has handed out before, so that none is reused), and checks the copy
@@ -307,6 +308,9 @@ func copyTable(ctx context.Context, snap *sqlite.Snapshot, tx pgx.Tx, t copiedTa
 			}
 			row[i] = v
 		}
+		if err := completeDocument(t.name, row); err != nil {
+			return nil, fmt.Errorf("row %d: %w", n+1, err)
+		}
 		if t.name == "timeline_events" {
 			refs, err := postgres.TimelineRefs(row[len(row)-1].(string))
 			if err != nil {
@@ -328,6 +332,20 @@ func copyTable(ctx context.Context, snap *sqlite.Snapshot, tx pgx.Tx, t copiedTa
 		return 0, nil, fmt.Errorf("PostgreSQL took %d rows of the %d sent", copied, n)
 	}
 	return n, samples, nil
+}
+
+// completeDocument completes, in a row of incident_records or
+// timeline_events, the document from the row's columns: the embedded engine
+// stores it without what they hold, PostgreSQL with it.
+func completeDocument(table string, row []any) error {
+	var err error
+	switch table {
+	case "incident_records":
+		row[7], err = sqlite.FullRecordDocument(row[0].(string), row[1].(string), row[2].(string), row[3].(int64), row[6].(string), row[7].(string))
+	case "timeline_events":
+		row[6], err = sqlite.FullEventDocument(row[1].(string), row[2].(string), row[3].(string), row[5].(string), row[6].(string))
+	}
+	return err
 }
 
 // convert returns the value SQLite returned for a column of kind k as the

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -15,7 +14,7 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // CreateIncidentRecord implements domain.Store.
 func (s *Store) CreateIncidentRecord(ctx context.Context, r *domain.IncidentRecord, tags map[string]string, items []domain.RelatedItem) error {
-	doc, err := json.Marshal(r)
+	doc, err := recordDoc(r)
 	if err != nil {
 		return err
 	}
@@ -48,7 +47,7 @@ func (s *Store) CreateIncidentRecord(ctx context.Context, r *domain.IncidentReco
 // GetIncidentRecord implements domain.Store.
 func (s *Store) GetIncidentRecord(ctx context.Context, account, arn string) (*domain.IncidentRecord, error) {
 	defer startRead(ctx).stop()
-	return getDoc[domain.IncidentRecord](ctx, s.q(ctx), `SELECT doc FROM incident_records WHERE account = ? AND arn = ?`, account, arn)
+	return scanOne(s.q(ctx).QueryRowContext(ctx, `SELECT `+recordColumns+` FROM incident_records WHERE account = ? AND arn = ?`, account, arn), scanRecord)
 }
 
 // UpdateIncidentRecord implements domain.Store. The writer runs one
@@ -57,7 +56,7 @@ func (s *Store) UpdateIncidentRecord(ctx context.Context, account, arn string, f
 	// One statement writes, after fn: a failing fn has written nothing, so
 	// inside another transaction no savepoint is needed.
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		r, err := getDoc[domain.IncidentRecord](ctx, tx, `SELECT doc FROM incident_records WHERE account = ? AND arn = ?`, account, arn)
+		r, err := scanOne(tx.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM incident_records WHERE account = ? AND arn = ?`, account, arn), scanRecord)
 		if err != nil {
 			return err
 		}
@@ -66,7 +65,7 @@ func (s *Store) UpdateIncidentRecord(ctx context.Context, account, arn string, f
 			return err
 		}
 		r.Account, r.ARN = account, arn
-		doc, err := json.Marshal(r)
+		doc, err := recordDoc(r)
 		if err != nil {
 			return err
 		}
@@ -103,8 +102,8 @@ func (s *Store) DeleteIncidentRecord(ctx context.Context, account, arn string) e
 // FindOpenIncident implements domain.Store.
 func (s *Store) FindOpenIncident(ctx context.Context, account, dedupe string) (*domain.IncidentRecord, error) {
 	defer startRead(ctx).stop()
-	return getDoc[domain.IncidentRecord](ctx, s.q(ctx), `SELECT doc FROM incident_records
-		WHERE account = ? AND dedupe_string = ? AND status = 'OPEN' ORDER BY creation_time, arn LIMIT 1`, account, dedupe)
+	return scanOne(s.q(ctx).QueryRowContext(ctx, `SELECT `+recordColumns+` FROM incident_records
+		WHERE account = ? AND dedupe_string = ? AND status = 'OPEN' ORDER BY creation_time, arn LIMIT 1`, account, dedupe), scanRecord)
 }
 
 // ListIncidentRecords implements domain.Store.
@@ -146,28 +145,10 @@ func (s *Store) ListIncidentRecords(ctx context.Context, account string, conds [
 		args = append(args, ms(after.CreationTime), after.ARN)
 	}
 	args = append(args, limit)
-	rows, err := s.q(ctx).QueryContext(ctx, `SELECT doc FROM incident_records WHERE `+strings.Join(where, " AND ")+
+	rows, err := s.q(ctx).QueryContext(ctx, `SELECT `+recordColumns+` FROM incident_records WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY creation_time DESC, arn DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}
-	return scanDocs[domain.IncidentRecord](rows)
-}
-
-// scanDocs decodes the doc column of every row.
-func scanDocs[T any](rows *sql.Rows) ([]*T, error) {
-	defer rows.Close()
-	var out []*T
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		v := new(T)
-		if err := json.Unmarshal(doc, v); err != nil {
-			return nil, fmt.Errorf("decode stored document: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return scanAll(rows, scanRecord)
 }

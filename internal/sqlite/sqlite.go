@@ -768,3 +768,21 @@ func isUniqueViolation(err error) bool {
 	}
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
+
+// scanDocs decodes the doc column of every row.
+func scanDocs[T any](rows *sql.Rows) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		v := new(T)
+		if err := json.Unmarshal(doc, v); err != nil {
+			return nil, fmt.Errorf("decode stored document: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -10,15 +9,21 @@ import (
 
 // AddTimelineEvent implements domain.Store.
 func (s *Store) AddTimelineEvent(ctx context.Context, e *domain.TimelineEvent) error {
-	return s.insertRow(ctx, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, doc) VALUES (?, ?, ?, ?, ?, ?)`,
-		e, e.Account, e.IncidentARN, e.EventID, ms(e.EventTime), e.EventType)
+	doc, err := eventDoc(e)
+	if err != nil {
+		return err
+	}
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		return execInsert(ctx, tx, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, doc) VALUES (?, ?, ?, ?, ?, ?)`,
+			doc, []any{e.Account, e.IncidentARN, e.EventID, ms(e.EventTime), e.EventType})
+	})
 }
 
 // GetTimelineEvent implements domain.Store.
 func (s *Store) GetTimelineEvent(ctx context.Context, account, incidentARN, eventID string) (*domain.TimelineEvent, error) {
 	defer startRead(ctx).stop()
-	return getDoc[domain.TimelineEvent](ctx, s.q(ctx), `SELECT doc FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
-		eventID, account, incidentARN)
+	return scanOne(s.q(ctx).QueryRowContext(ctx, `SELECT `+eventColumns+` FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
+		eventID, account, incidentARN), scanEvent)
 }
 
 // ListTimelineEvents implements domain.Store.
@@ -55,19 +60,19 @@ func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN str
 		args = append(args, ms(after.EventTime), after.Seq)
 	}
 	args = append(args, limit)
-	rows, err := s.q(ctx).QueryContext(ctx, `SELECT seq, doc FROM timeline_events WHERE `+strings.Join(where, " AND ")+
+	rows, err := s.q(ctx).QueryContext(ctx, `SELECT `+eventColumns+` FROM timeline_events WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY event_time `+order+`, seq `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}
-	return scanSeqDocs(rows, func(e *domain.TimelineEvent, seq int64) { e.Seq = seq })
+	return scanAll(rows, scanEvent)
 }
 
 // UpdateTimelineEvent implements domain.Store.
 func (s *Store) UpdateTimelineEvent(ctx context.Context, account, incidentARN, eventID string, fn func(*domain.TimelineEvent) error) error {
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		e, err := getDoc[domain.TimelineEvent](ctx, tx, `SELECT doc FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
-			eventID, account, incidentARN)
+		e, err := scanOne(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
+			eventID, account, incidentARN), scanEvent)
 		if err != nil {
 			return err
 		}
@@ -75,7 +80,7 @@ func (s *Store) UpdateTimelineEvent(ctx context.Context, account, incidentARN, e
 			return err
 		}
 		e.Account, e.IncidentARN, e.EventID = account, incidentARN, eventID
-		doc, err := json.Marshal(e)
+		doc, err := eventDoc(e)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,140 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/incidentd/incidentd/internal/domain"
+)
+
+// The documents of incident records and timeline events leave out what
+// their row's columns already hold: a reader takes those members from the
+// columns. (Documents written before kept them too; the columns hold the
+// same values.)
+
+// storedRecord is the document of an incident record: the record without
+// its account, ARN, status, impact and dedupeString. The members of the
+// outer struct hide those of the embedded record, and being empty they are
+// left out.
+type storedRecord struct {
+	*domain.IncidentRecord
+	ARN          string `json:"arn,omitempty"`
+	Account      string `json:"account,omitempty"`
+	Status       string `json:"status,omitempty"`
+	Impact       int32  `json:"impact,omitempty"`
+	DedupeString string `json:"dedupeString,omitempty"`
+}
+
+// recordDoc is the document stored for r.
+func recordDoc(r *domain.IncidentRecord) ([]byte, error) {
+	return json.Marshal(storedRecord{IncidentRecord: r})
+}
+
+// recordColumns are the columns a record is read from, in scanRecord's order.
+const recordColumns = "account, arn, status, impact, dedupe_string, doc"
+
+// scanRecord reads a record from a row of recordColumns.
+func scanRecord(scan func(dest ...any) error) (*domain.IncidentRecord, error) {
+	var (
+		r   domain.IncidentRecord
+		doc []byte
+	)
+	if err := scan(&r.Account, &r.ARN, &r.Status, &r.Impact, &r.DedupeString, &doc); err != nil {
+		return nil, err
+	}
+	account, arn, status, impact, dedupe := r.Account, r.ARN, r.Status, r.Impact, r.DedupeString
+	if err := json.Unmarshal(doc, &r); err != nil {
+		return nil, fmt.Errorf("decode stored document: %w", err)
+	}
+	r.Account, r.ARN, r.Status, r.Impact, r.DedupeString = account, arn, status, impact, dedupe
+	return &r, nil
+}
+
+// storedEvent is the document of a timeline event: the event without its
+// account, incident ARN, id and type.
+type storedEvent struct {
+	*domain.TimelineEvent
+	Account     string `json:"account,omitempty"`
+	IncidentARN string `json:"incidentRecordArn,omitempty"`
+	EventID     string `json:"eventId,omitempty"`
+	EventType   string `json:"eventType,omitempty"`
+}
+
+// eventDoc is the document stored for e.
+func eventDoc(e *domain.TimelineEvent) ([]byte, error) {
+	return json.Marshal(storedEvent{TimelineEvent: e})
+}
+
+// eventColumns are the columns an event is read from, in scanEvent's order.
+const eventColumns = "seq, account, incident_arn, event_id, event_type, doc"
+
+// scanEvent reads an event from a row of eventColumns.
+func scanEvent(scan func(dest ...any) error) (*domain.TimelineEvent, error) {
+	var (
+		e   domain.TimelineEvent
+		doc []byte
+	)
+	if err := scan(&e.Seq, &e.Account, &e.IncidentARN, &e.EventID, &e.EventType, &doc); err != nil {
+		return nil, err
+	}
+	seq, account, incident, id, typ := e.Seq, e.Account, e.IncidentARN, e.EventID, e.EventType
+	if err := json.Unmarshal(doc, &e); err != nil {
+		return nil, fmt.Errorf("decode stored document: %w", err)
+	}
+	e.Seq, e.Account, e.IncidentARN, e.EventID, e.EventType = seq, account, incident, id, typ
+	return &e, nil
+}
+
+// scanOne reads the one row of row with scan, ErrNotFound when there is none.
+func scanOne[T any](row *sql.Row, scan func(func(dest ...any) error) (*T, error)) (*T, error) {
+	v, err := scan(row.Scan)
+	if err == sql.ErrNoRows {
+		return nil, domain.ErrNotFound
+	}
+	return v, err
+}
+
+// scanAll reads every row of rows with scan.
+func scanAll[T any](rows *sql.Rows, scan func(func(dest ...any) error) (*T, error)) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// FullRecordDocument is the complete JSON of a stored incident record, its
+// document completed from its columns, as another engine stores it.
+func FullRecordDocument(account, arn, status string, impact int64, dedupe, doc string) (string, error) {
+	r, err := scanRecord(func(dest ...any) error {
+		*dest[0].(*string), *dest[1].(*string), *dest[2].(*string) = account, arn, status
+		*dest[3].(*int32), *dest[4].(*string), *dest[5].(*[]byte) = int32(impact), dedupe, []byte(doc)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(r)
+	return string(b), err
+}
+
+// FullEventDocument is the complete JSON of a stored timeline event, its
+// document completed from its columns, as another engine stores it.
+func FullEventDocument(account, incidentARN, eventID, eventType, doc string) (string, error) {
+	e, err := scanEvent(func(dest ...any) error {
+		*dest[1].(*string), *dest[2].(*string), *dest[3].(*string) = account, incidentARN, eventID
+		*dest[4].(*string), *dest[5].(*[]byte) = eventType, []byte(doc)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(e)
+	return string(b), err
+}

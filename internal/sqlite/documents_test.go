@@ -1,0 +1,92 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/sqlite"
+)
+
+// TestDocumentsLeaveOutTheirColumns checks that the documents of a record
+// and of a timeline event hold nothing their columns hold, that both read
+// back whole, and that documents written whole (as before) read the same.
+func TestDocumentsLeaveOutTheirColumns(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 123456789, time.UTC)
+	arn := "arn:aws:ssm-incidents::111122223333:incident-record/plan/01a231c4-88c4-7424-8535-73c833885091"
+	r := &domain.IncidentRecord{ARN: arn, Account: "111122223333", PlanName: "plan", Title: "Disk full", Status: domain.IncidentOpen,
+		Impact: 2, CreationTime: now, LastModifiedBy: "arn:aws:iam::111122223333:root", LastModifiedTime: now, DedupeString: "dedupe-1",
+		Source: domain.IncidentRecordSource{CreatedBy: "arn:aws:iam::111122223333:root", Source: domain.SourceCustom}}
+	if err := s.CreateIncidentRecord(ctx, r, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	e := &domain.TimelineEvent{Account: r.Account, IncidentARN: arn, EventID: "01a231c4-0000-7000-8000-000000000001", EventTime: now.Truncate(time.Millisecond),
+		EventUpdatedTime: now.Truncate(time.Millisecond), EventType: "Custom Event", EventData: `"Failover done"`}
+	if err := s.AddTimelineEvent(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	docs := func() (record, event string) {
+		t.Helper()
+		if err := db.QueryRow(`SELECT doc FROM incident_records`).Scan(&record); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT doc FROM timeline_events`).Scan(&event); err != nil {
+			t.Fatal(err)
+		}
+		return record, event
+	}
+	record, event := docs()
+	for _, member := range []string{`"arn"`, `"account"`, `"status"`, `"impact"`, `"dedupeString"`} {
+		if strings.Contains(record, member) {
+			t.Errorf("the record's document holds %s: %s", member, record)
+		}
+	}
+	for _, member := range []string{`"account"`, `"incidentRecordArn"`, `"eventId"`, `"eventType"`} {
+		if strings.Contains(event, member) {
+			t.Errorf("the event's document holds %s: %s", member, event)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		got, err := s.GetIncidentRecord(ctx, r.Account, arn)
+		if err != nil || !reflect.DeepEqual(got, r) {
+			t.Errorf("%s: record\n%+v\nwant\n%+v (%v)", when, got, r, err)
+		}
+		ev, err := s.GetTimelineEvent(ctx, r.Account, arn, e.EventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Seq = 0
+		if !reflect.DeepEqual(ev, e) {
+			t.Errorf("%s: event\n%+v\nwant\n%+v", when, ev, e)
+		}
+		full, err := sqlite.FullRecordDocument(r.Account, arn, r.Status, int64(r.Impact), r.DedupeString, record)
+		if want, _ := json.Marshal(r); err != nil || full != string(want) {
+			t.Errorf("%s: full record document %s (%v), want %s", when, full, err, want)
+		}
+	}
+	check("slim documents")
+	// Documents written whole, as incidentd wrote them before.
+	whole, _ := json.Marshal(r)
+	wholeEvent, _ := json.Marshal(e)
+	if _, err := db.Exec(`UPDATE incident_records SET doc = ?`, string(whole)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE timeline_events SET doc = ?`, string(wholeEvent)); err != nil {
+		t.Fatal(err)
+	}
+	record, _ = docs()
+	check("whole documents")
+}
