@@ -330,3 +330,73 @@ func BenchmarkUpdateIncidentRecordTwoNodes(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoadThroughAPI starts INCIDENTD_BENCH_RECORDS incidents
+// (1,000,000 by default; b.N is ignored beyond the first run) through the
+// API of the real binary on a fresh data directory, from 32 SDK clients,
+// each from a response plan with a title and a summary of 100 characters.
+// It reports the load's rate, the server's resident memory after the load,
+// the time from a restart on the loaded directory to /healthz answering
+// 200, the resident memory after the restart and after a page of
+// ListIncidentRecords, and the database's size per incident.
+func BenchmarkLoadThroughAPI(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("INCIDENTD_BENCH_RECORDS")); err == nil && v > 0 {
+		n = v
+	}
+	if b.N > 1 {
+		b.Skip("one load per run")
+	}
+	data := filepath.Join(b.TempDir(), "data")
+	p := startServerB(b, data)
+	ctx := context.Background()
+	c := client(p.endpoint, testKey, testSecret)
+	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+		b.Fatal(err)
+	}
+	summary := "The primary database of the checkout service stopped answering after deployment 4711 failed."
+	summary += strings.Repeat(".", 100-len(summary))
+	plan, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{
+		Name: aws.String("bench"),
+		IncidentTemplate: &types.IncidentTemplate{Title: aws.String("Checkout database unreachable"), Impact: aws.Int32(2),
+			Summary: aws.String(summary)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 32 {
+		c := client(p.endpoint, testKey, testSecret)
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				if _, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plan.Arn}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "loaded/s")
+	b.ReportMetric(rssMiB(p.cmd.Process.Pid), "rss-after-load-MiB")
+	stop(b, p)
+	var size int64
+	for _, name := range []string{sqlite.FileName, sqlite.WALFileName} {
+		if fi, err := os.Stat(filepath.Join(data, name)); err == nil {
+			size += fi.Size()
+		}
+	}
+	b.ReportMetric(float64(size)/float64(n), "file-B/incident")
+
+	t0 := time.Now()
+	p = startServerArgs(b, data, freeAddr(b), unlimited, rootEnv()...)
+	b.ReportMetric(float64(time.Since(t0).Microseconds())/1000, "restart-to-healthy-ms")
+	b.ReportMetric(rssMiB(p.cmd.Process.Pid), "rss-after-restart-MiB")
+	c = client(p.endpoint, testKey, testSecret)
+	if _, err := c.ListIncidentRecords(ctx, &ssmincidents.ListIncidentRecordsInput{MaxResults: aws.Int32(100)}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rssMiB(p.cmd.Process.Pid), "rss-after-list-MiB")
+}

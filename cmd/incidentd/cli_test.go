@@ -317,7 +317,7 @@ func readKept(t *testing.T, data string) keptKey {
 	return keptKey{field("accessKeyId"), field("secretAccessKey"), field("accountId")}
 }
 
-func stop(t *testing.T, p *proc) {
+func stop(t testing.TB, p *proc) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p.cmd.Wait(); err != nil {

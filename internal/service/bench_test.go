@@ -1,8 +1,11 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
 	"github.com/google/uuid"
@@ -38,9 +42,16 @@ func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *
 	for i := range cs {
 		cs[i] = srv.A()
 	}
-	// Warm the connections.
-	for i, c := range cs {
-		if err := call(c, i); err != nil {
+	runConcurrently(b, clients, func(w, i int) error { return call(cs[w], i) })
+}
+
+// runConcurrently warms each of clients workers with one call, then spreads
+// b.N calls of call over them and reports throughput and latency
+// percentiles; call gets its worker and the call's number.
+func runConcurrently(b *testing.B, clients int, call func(w, i int) error) {
+	b.Helper()
+	for w := range clients {
+		if err := call(w, w); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -59,7 +70,7 @@ func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *
 					return
 				}
 				t0 := time.Now()
-				if err := call(cs[w], i); err != nil {
+				if err := call(w, i); err != nil {
 					b.Error(err)
 					return
 				}
@@ -136,31 +147,23 @@ func BenchmarkGetResponsePlan32Clients(b *testing.B) {
 }
 
 // BenchmarkUpdateIncidentRecord32Clients: durable UpdateIncidentRecord from
-// 32 concurrent SDK clients over 64 incident records ("durable"), and the
-// same clients, in the same run, against a handler that only verifies SigV4
-// and decodes the body ("sigv4+decode", the ceiling the transport allows on
+// 32 concurrent clients over 64 incident records ("durable"), and the same
+// clients, in the same run, against a handler that only verifies SigV4 and
+// decodes the body ("sigv4+decode", the ceiling the transport allows on
 // this machine) and against one that also writes one small row durably
 // through the store, group-committed and fsynced like every write
-// ("sigv4+decode+one-row", the least any durable write costs here).
+// ("sigv4+decode+one-row", the least any durable write costs here). Each
+// runs with SDK clients ("sdk") and with lean clients ("lean": one signed
+// HTTP request each, see leanClient), which leave the server more of the
+// machine's two cores.
 func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
-	update := func(arns []string) func(c *ssmincidents.Client, i int) error {
-		return func(c *ssmincidents.Client, i int) error {
-			_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{
-				Arn:     &arns[i%len(arns)],
-				Title:   aws.String(fmt.Sprintf("title %d", i)),
-				Summary: aws.String("The primary database stopped answering after a failed deployment."),
-				Impact:  aws.Int32(int32(i%5 + 1)),
-			})
-			return err
-		}
-	}
 	arns := make([]string, 64)
 	for i := range arns {
 		arns[i] = fmt.Sprintf("arn:aws:ssm-incidents::%s:incident-record/plan/%d", testserver.AccountA, i)
 	}
-	// against serves the SDK clients with a handler that verifies SigV4,
+	// against serves the clients with a handler that verifies SigV4,
 	// decodes the body and then calls write.
-	against := func(b *testing.B, write func(in *model.UpdateIncidentRecordInput) error) {
+	against := func(b *testing.B, lean bool, write func(in *model.UpdateIncidentRecordInput) error) {
 		srv := testserver.Start(b)
 		verifier := &sigv4.Verifier{Service: "ssm-incidents", Lookup: func(id string) (string, bool) {
 			return testserver.SecretA, id == testserver.KeyA
@@ -188,37 +191,108 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 		}))
 		defer baseline.Close()
 		srv.Endpoint = baseline.URL
-		runClients(b, srv, 32, update(arns))
+		runUpdates(b, srv, lean, arns)
 	}
-	b.Run("sigv4+decode", func(b *testing.B) {
-		against(b, func(*model.UpdateIncidentRecordInput) error { return nil })
-	})
-	b.Run("sigv4+decode+one-row", func(b *testing.B) {
-		store, err := sqlite.Open(ctx, b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer store.Close()
-		against(b, func(in *model.UpdateIncidentRecordInput) error {
-			return store.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: testserver.AccountA, IncidentARN: *in.Arn,
-				DetailType: "SSM Incident Record Update", Payload: []byte(`{}`), CreatedTime: time.Now()})
+	for _, clients := range []string{"sdk", "lean"} {
+		lean := clients == "lean"
+		b.Run(clients+"/sigv4+decode", func(b *testing.B) {
+			against(b, lean, func(*model.UpdateIncidentRecordInput) error { return nil })
 		})
-	})
-	b.Run("durable", func(b *testing.B) {
-		srv := testserver.Start(b)
-		c := srv.A()
-		setUp(b, c)
-		plan := createPlan(b, c, "bench")
-		arns := make([]string, 64)
-		for i := range arns {
-			out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
+		b.Run(clients+"/sigv4+decode+one-row", func(b *testing.B) {
+			store, err := sqlite.Open(ctx, b.TempDir())
 			if err != nil {
 				b.Fatal(err)
 			}
-			arns[i] = aws.ToString(out.IncidentRecordArn)
-		}
-		runClients(b, srv, 32, update(arns))
+			defer store.Close()
+			against(b, lean, func(in *model.UpdateIncidentRecordInput) error {
+				return store.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: testserver.AccountA, IncidentARN: *in.Arn,
+					DetailType: "SSM Incident Record Update", Payload: []byte(`{}`), CreatedTime: time.Now()})
+			})
+		})
+		b.Run(clients+"/durable", func(b *testing.B) {
+			srv := testserver.Start(b)
+			c := srv.A()
+			setUp(b, c)
+			plan := createPlan(b, c, "bench")
+			arns := make([]string, 64)
+			for i := range arns {
+				out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
+				if err != nil {
+					b.Fatal(err)
+				}
+				arns[i] = aws.ToString(out.IncidentRecordArn)
+			}
+			runUpdates(b, srv, lean, arns)
+		})
+	}
+}
+
+// runUpdates makes b.N updates of the records arns from 32 concurrent
+// clients, SDK or lean, each with a new clientToken as the SDK gives.
+func runUpdates(b *testing.B, srv *testserver.Server, lean bool, arns []string) {
+	if !lean {
+		runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
+			_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{
+				Arn:     &arns[i%len(arns)],
+				Title:   aws.String(fmt.Sprintf("title %d", i)),
+				Summary: aws.String("The primary database stopped answering after a failed deployment."),
+				Impact:  aws.Int32(int32(i%5 + 1)),
+			})
+			return err
+		})
+		return
+	}
+	lc := newLeanClient(srv.Endpoint)
+	runConcurrently(b, 32, func(_, i int) error {
+		body, _ := json.Marshal(map[string]any{
+			"arn": arns[i%len(arns)], "title": fmt.Sprintf("title %d", i), "clientToken": uuid.NewString(),
+			"summary": "The primary database stopped answering after a failed deployment.", "impact": i%5 + 1,
+		})
+		return lc.post("/updateIncidentRecord", body)
 	})
+}
+
+// leanClient sends requests as an AWS SDK would put them on the wire (a
+// JSON body, SigV4-signed by the SDK's own signer) without the SDK's
+// middleware stack, retries and output parsing: a load generator that
+// leaves more of the machine to the server.
+type leanClient struct {
+	endpoint string
+	http     *http.Client
+	signer   *v4.Signer
+	creds    aws.Credentials
+}
+
+func newLeanClient(endpoint string) *leanClient {
+	return &leanClient{
+		endpoint: endpoint,
+		http:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
+		signer:   v4.NewSigner(),
+		creds:    aws.Credentials{AccessKeyID: testserver.KeyA, SecretAccessKey: testserver.SecretA},
+	}
+}
+
+// post sends body to path and wants a 2xx answer.
+func (l *leanClient) post(path string, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, l.endpoint+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256(body)
+	if err := l.signer.SignHTTP(ctx, l.creds, req, hex.EncodeToString(sum[:]), "ssm-incidents", testserver.Region, time.Now()); err != nil {
+		return err
+	}
+	resp, err := l.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %s %s", path, resp.Status, answer)
+	}
+	return nil
 }
 
 // BenchmarkCreateTimelineEvent32Clients: durable CreateTimelineEvent from 32

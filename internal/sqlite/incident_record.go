@@ -69,15 +69,26 @@ func (s *Store) UpdateIncidentRecord(ctx context.Context, account, arn string, f
 		if err != nil {
 			return err
 		}
-		// Most updates leave the indexed columns as they are: then only the
-		// document changes and no index is rewritten.
-		if r.Status == status && r.Impact == impact && r.DedupeString == dedupe && r.CreationTime.Equal(created) && r.Source.CreatedBy == createdBy {
-			_, err = tx.ExecContext(ctx, `UPDATE incident_records SET doc = ? WHERE account = ? AND arn = ?`, string(doc), account, arn)
-			return err
+		// Only the columns whose values change are set: SQLite rewrites
+		// the entries of every index on a column that an UPDATE sets, and
+		// most updates change none of them.
+		set, args := []string{"doc = ?"}, []any{string(doc)}
+		if r.Status != status {
+			set, args = append(set, "status = ?"), append(args, r.Status)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE incident_records SET status = ?, impact = ?, dedupe_string = ?, creation_time = ?, created_by = ?, doc = ?
-			WHERE account = ? AND arn = ?`,
-			r.Status, r.Impact, r.DedupeString, ms(r.CreationTime), r.Source.CreatedBy, string(doc), account, arn)
+		if r.Impact != impact {
+			set, args = append(set, "impact = ?"), append(args, r.Impact)
+		}
+		if r.DedupeString != dedupe {
+			set, args = append(set, "dedupe_string = ?"), append(args, r.DedupeString)
+		}
+		if !r.CreationTime.Equal(created) {
+			set, args = append(set, "creation_time = ?"), append(args, ms(r.CreationTime))
+		}
+		if r.Source.CreatedBy != createdBy {
+			set, args = append(set, "created_by = ?"), append(args, r.Source.CreatedBy)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE incident_records SET `+strings.Join(set, ", ")+` WHERE account = ? AND arn = ?`, append(args, account, arn)...)
 		return err
 	})
 }

@@ -118,7 +118,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 	// since the checkpointer copies the log on its own connection; it
 	// completes the checkpoint so that the log starts over instead of
 	// growing.
-	w, err := sql.Open("sqlite", fileURI(path)+"?"+pragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
+	w, err := sql.Open("sqlite", fileURI(path)+"?"+pragmas+"&_pragma=cache_size(-16384)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
