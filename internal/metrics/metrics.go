@@ -82,6 +82,7 @@ func (m *Metrics) ObserveRequest(operation string, status int, code string, elap
 type Storage struct {
 	groups             prometheus.Counter
 	groupSize          prometheus.Histogram
+	pages              prometheus.Histogram
 	commit             prometheus.Histogram
 	fsync              prometheus.Histogram
 	checkpoint         prometheus.Histogram
@@ -106,6 +107,11 @@ func (m *Metrics) Storage(wal string) *Storage {
 			Name:    "incidentd_sqlite_commit_group_size",
 			Help:    "Transactions per durable commit group.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 to 256, the most a group takes
+		}),
+		pages: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "incidentd_sqlite_commit_pages",
+			Help:    "Pages the COMMIT of a durable commit group wrote to the write-ahead log.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 12), // 1 to 2048
 		}),
 		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "incidentd_sqlite_commit_duration_seconds",
@@ -145,15 +151,16 @@ func (m *Metrics) Storage(wal string) *Storage {
 		}
 		return float64(fi.Size())
 	})
-	m.Registry.MustRegister(s.groups, s.groupSize, s.commit, s.fsync, s.checkpoint,
+	m.Registry.MustRegister(s.groups, s.groupSize, s.pages, s.commit, s.fsync, s.checkpoint,
 		s.checkpointFailures, s.rolledBack, s.failed, walBytes)
 	return s
 }
 
 // Committed implements sqlite.Observer.
-func (s *Storage) Committed(n int, commit, sync time.Duration) {
+func (s *Storage) Committed(n, pages int, commit, sync time.Duration) {
 	s.groups.Inc()
 	s.groupSize.Observe(float64(n))
+	s.pages.Observe(float64(pages))
 	s.commit.Observe(commit.Seconds())
 	s.fsync.Observe(sync.Seconds())
 }

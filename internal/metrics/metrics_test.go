@@ -226,7 +226,7 @@ func TestRequestAndStorageMetrics(t *testing.T) {
 	if groups < 2 {
 		t.Errorf("incidentd_sqlite_commit_groups_total = %v after two writes", groups)
 	}
-	for _, h := range []string{"incidentd_sqlite_commit_group_size", "incidentd_sqlite_fsync_duration_seconds", "incidentd_sqlite_commit_duration_seconds"} {
+	for _, h := range []string{"incidentd_sqlite_commit_group_size", "incidentd_sqlite_commit_pages", "incidentd_sqlite_fsync_duration_seconds", "incidentd_sqlite_commit_duration_seconds"} {
 		if got := after.value(h, nil); got != groups {
 			t.Errorf("%s counted %v, want one per commit group (%v)", h, got, groups)
 		}

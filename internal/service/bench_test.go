@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -210,7 +211,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 			})
 		})
 		b.Run(clients+"/durable", func(b *testing.B) {
-			srv := testserver.Start(b)
+			srv := testserver.Start(b, testserver.WithMetrics)
 			c := srv.A()
 			setUp(b, c)
 			plan := createPlan(b, c, "bench")
@@ -223,7 +224,34 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 				arns[i] = aws.ToString(out.IncidentRecordArn)
 			}
 			runUpdates(b, srv, lean, arns)
+			reportCommits(b, srv)
 		})
+	}
+}
+
+// reportCommits reports, from the server's metrics, how many transactions
+// a durable commit group held on average and how many pages of the log a
+// transaction wrote (on SQLite; PostgreSQL reports no storage metrics).
+func reportCommits(b *testing.B, srv *testserver.Server) {
+	resp, err := http.Get(srv.Metrics + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(resp.Body)
+	value := func(name string) float64 {
+		for _, line := range strings.Split(string(text), "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		return 0
+	}
+	groups, txs, pages := value("incidentd_sqlite_commit_groups_total"), value("incidentd_sqlite_commit_group_size_sum"), value("incidentd_sqlite_commit_pages_sum")
+	if groups > 0 && txs > 0 {
+		b.ReportMetric(txs/groups, "tx/group")
+		b.ReportMetric(pages/txs, "pages/tx")
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 // return quickly.
 type Observer interface {
 	// Committed reports a group of n transactions committed together and
-	// made durable: the COMMIT took commit, and the fsync of the log after
-	// it took sync.
-	Committed(n int, commit, sync time.Duration)
+	// made durable: the COMMIT wrote pages pages to the log and took commit,
+	// and the fsync of the log after it took sync.
+	Committed(n, pages int, commit, sync time.Duration)
 	// RolledBack reports a transaction whose work returned an error and was
 	// undone alone, in its savepoint; its group went on. Refusals such as a
 	// duplicate or a missing resource are among them.
@@ -44,10 +44,10 @@ func WithObserver(o Observer) Option {
 // nopObserver is the Observer of a store opened without one.
 type nopObserver struct{}
 
-func (nopObserver) Committed(int, time.Duration, time.Duration) {}
-func (nopObserver) RolledBack()                                 {}
-func (nopObserver) Failed(int)                                  {}
-func (nopObserver) Checkpointed(time.Duration, error)           {}
+func (nopObserver) Committed(int, int, time.Duration, time.Duration) {}
+func (nopObserver) RolledBack()                                      {}
+func (nopObserver) Failed(int)                                       {}
+func (nopObserver) Checkpointed(time.Duration, error)                {}
 
 // readTimer times a read for the StoreTrace of its context. It is the zero
 // value, and costs nothing, when there is no trace to fill or when the read

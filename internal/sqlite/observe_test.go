@@ -15,17 +15,18 @@ import (
 // recorder is an Observer that keeps what it is told.
 type recorder struct {
 	mu                         sync.Mutex
-	groups, txs                int
+	groups, txs, pages         int
 	commit, sync               time.Duration
 	rolledBack, failed         int
 	checkpoints, checkpointErr int
 }
 
-func (r *recorder) Committed(n int, commit, sync time.Duration) {
+func (r *recorder) Committed(n, pages int, commit, sync time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.groups++
 	r.txs += n
+	r.pages += pages
 	r.commit += commit
 	r.sync += sync
 }
@@ -54,7 +55,7 @@ func (r *recorder) Checkpointed(_ time.Duration, err error) {
 func (r *recorder) get() recorder {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return recorder{groups: r.groups, txs: r.txs, commit: r.commit, sync: r.sync, rolledBack: r.rolledBack,
+	return recorder{groups: r.groups, txs: r.txs, pages: r.pages, commit: r.commit, sync: r.sync, rolledBack: r.rolledBack,
 		failed: r.failed, checkpoints: r.checkpoints, checkpointErr: r.checkpointErr}
 }
 
@@ -87,8 +88,9 @@ func TestObserver(t *testing.T) {
 		t.Fatalf("duplicate: %v", err)
 	}
 	got := rec.get()
-	if got.txs != n+1 || got.groups < 1 || got.groups > n+1 || got.sync <= 0 || got.commit <= 0 {
-		t.Errorf("after %d writes and a duplicate: %d groups of %d transactions, commit %v, sync %v", n, got.groups, got.txs, got.commit, got.sync)
+	// Each group writes at least a page of the table it changed.
+	if got.txs != n+1 || got.groups < 1 || got.groups > n+1 || got.sync <= 0 || got.commit <= 0 || got.pages < got.groups {
+		t.Errorf("after %d writes and a duplicate: %d groups of %d transactions, %d pages, commit %v, sync %v", n, got.groups, got.txs, got.pages, got.commit, got.sync)
 	}
 	if got.rolledBack != 1 || got.failed != 0 {
 		t.Errorf("rolled back %d, failed %d; want 1 and 0", got.rolledBack, got.failed)

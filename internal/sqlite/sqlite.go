@@ -42,6 +42,7 @@ var migrations embed.FS
 type Store struct {
 	write *sql.DB   // exactly one connection: SQLite has one writer
 	w     *wtx      // the writer's connection, used by the writer goroutine only
+	wconn *sql.Conn // the same connection, for its counters
 	rd    *prepared // the pool of readers
 
 	jobs      chan *job
@@ -78,10 +79,12 @@ type job struct {
 	group      int           // jobs committed with it, itself included
 }
 
-// group is a committed batch of jobs and the time its COMMIT took.
+// group is a committed batch of jobs, the time its COMMIT took and the
+// pages it wrote to the log.
 type group struct {
 	jobs   []*job
 	commit time.Duration
+	pages  int
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -150,6 +153,7 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s.w = &wtx{newPrepared(conn)}
+	s.wconn = conn
 	// The writer connection keeps the log open, so this is the file SQLite
 	// appends to for as long as the store is open.
 	if s.wal, err = os.OpenFile(filepath.Join(dir, WALFileName), os.O_RDWR|os.O_CREATE, 0o600); err == nil {
@@ -466,10 +470,26 @@ func (s *Store) commit(batch []*job) {
 		s.syncReady <- struct{}{}
 		return
 	}
+	took := time.Since(start)
 	for _, j := range batch {
 		j.group = len(batch)
 	}
-	s.synced <- group{jobs: batch, commit: time.Since(start)}
+	s.synced <- group{jobs: batch, commit: took, pages: s.pagesWritten()}
+}
+
+// pagesWritten returns how many pages the writer's connection wrote to the
+// log since it was last asked: those of the COMMIT just made.
+func (s *Store) pagesWritten() int {
+	var n int
+	s.wconn.Raw(func(dc any) error {
+		if st, ok := dc.(interface {
+			Status(sqlitedriver.DBStatusOp, bool) (int, int, error)
+		}); ok {
+			n, _, _ = st.Status(sqlitedriver.DBStatusCacheWrite, true)
+		}
+		return nil
+	})
+	return n
 }
 
 // checkpointInterval is how often the log is copied into the database.
@@ -521,7 +541,7 @@ func (s *Store) syncer() {
 		if broken != nil {
 			s.obs.Failed(len(g.jobs))
 		} else {
-			s.obs.Committed(len(g.jobs), g.commit, took)
+			s.obs.Committed(len(g.jobs), g.pages, g.commit, took)
 		}
 		for _, j := range g.jobs {
 			if broken != nil {
