@@ -37,19 +37,20 @@ import (
 
 // runClients spreads b.N calls of call over clients concurrent SDK clients of
 // a real server and reports throughput and latency percentiles.
-func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *ssmincidents.Client, i int) error) {
+func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *ssmincidents.Client, i int) error) float64 {
 	b.Helper()
 	cs := make([]*ssmincidents.Client, clients)
 	for i := range cs {
 		cs[i] = srv.A()
 	}
-	runConcurrently(b, clients, func(w, i int) error { return call(cs[w], i) })
+	return runConcurrently(b, clients, func(w, i int) error { return call(cs[w], i) })
 }
 
 // runConcurrently warms each of clients workers with one call, then spreads
 // b.N calls of call over them and reports throughput and latency
-// percentiles; call gets its worker and the call's number.
-func runConcurrently(b *testing.B, clients int, call func(w, i int) error) {
+// percentiles, and returns the throughput; call gets its worker and the
+// call's number.
+func runConcurrently(b *testing.B, clients int, call func(w, i int) error) float64 {
 	b.Helper()
 	for w := range clients {
 		if err := call(w, w); err != nil {
@@ -83,8 +84,10 @@ func runConcurrently(b *testing.B, clients int, call func(w, i int) error) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	all := slices.Concat(lat...)
-	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+	rate := float64(len(all)) / elapsed.Seconds()
+	b.ReportMetric(rate, "req/s")
 	reportLatency(b, all)
+	return rate
 }
 
 // reportLatency reports the median and 99th percentile of lat.
@@ -153,10 +156,13 @@ func BenchmarkGetResponsePlan32Clients(b *testing.B) {
 // decodes the body ("sigv4+decode", the ceiling the transport allows on
 // this machine) and against one that also writes one small row durably
 // through the store, group-committed and fsynced like every write
-// ("sigv4+decode+one-row", the least any durable write costs here). Each
-// runs with SDK clients ("sdk") and with lean clients ("lean": one signed
-// HTTP request each, see leanClient), which leave the server more of the
-// machine's two cores.
+// ("sigv4+decode+one-row", the least any durable write costs here); beside
+// them durable StartIncident ("start") and CreateTimelineEvent
+// ("timeline"). Each runs with SDK clients ("sdk") and with lean clients
+// ("lean": one signed HTTP request each, see leanClient), which leave the
+// server more of the machine's two cores. At the end it prints each
+// operation's throughput as a share of the floor and of the ceiling of the
+// same clients in the same run.
 func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 	arns := make([]string, 64)
 	for i := range arns {
@@ -164,7 +170,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 	}
 	// against serves the clients with a handler that verifies SigV4,
 	// decodes the body and then calls write.
-	against := func(b *testing.B, lean bool, write func(in *model.UpdateIncidentRecordInput) error) {
+	against := func(b *testing.B, lean bool, write func(in *model.UpdateIncidentRecordInput) error) float64 {
 		srv := testserver.Start(b)
 		verifier := &sigv4.Verifier{Service: "ssm-incidents", Lookup: func(id string) (string, bool) {
 			return testserver.SecretA, id == testserver.KeyA
@@ -192,41 +198,136 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 		}))
 		defer baseline.Close()
 		srv.Endpoint = baseline.URL
-		runUpdates(b, srv, lean, arns)
+		return runUpdates(b, srv, lean, arns)
+	}
+	// incidents starts a server with 64 incidents from one plan.
+	incidents := func(b *testing.B) (srv *testserver.Server, plan string, arns []string) {
+		srv = testserver.Start(b, testserver.WithMetrics)
+		c := srv.A()
+		setUp(b, c)
+		plan = createPlan(b, c, "bench")
+		for range 64 {
+			out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
+			if err != nil {
+				b.Fatal(err)
+			}
+			arns = append(arns, aws.ToString(out.IncidentRecordArn))
+		}
+		return srv, plan, arns
+	}
+	rates := map[string]float64{}
+	run := func(name string, f func(b *testing.B) float64) {
+		b.Run(name, func(b *testing.B) { rates[name] = f(b) })
 	}
 	for _, clients := range []string{"sdk", "lean"} {
 		lean := clients == "lean"
-		b.Run(clients+"/sigv4+decode", func(b *testing.B) {
-			against(b, lean, func(*model.UpdateIncidentRecordInput) error { return nil })
+		run(clients+"/sigv4+decode", func(b *testing.B) float64 {
+			return against(b, lean, func(*model.UpdateIncidentRecordInput) error { return nil })
 		})
-		b.Run(clients+"/sigv4+decode+one-row", func(b *testing.B) {
+		run(clients+"/sigv4+decode+one-row", func(b *testing.B) float64 {
 			store, err := sqlite.Open(ctx, b.TempDir())
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer store.Close()
-			against(b, lean, func(in *model.UpdateIncidentRecordInput) error {
+			return against(b, lean, func(in *model.UpdateIncidentRecordInput) error {
 				return store.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: testserver.AccountA, IncidentARN: *in.Arn,
 					DetailType: "SSM Incident Record Update", Payload: []byte(`{}`), CreatedTime: time.Now()})
 			})
 		})
-		b.Run(clients+"/durable", func(b *testing.B) {
-			srv := testserver.Start(b, testserver.WithMetrics)
-			c := srv.A()
-			setUp(b, c)
-			plan := createPlan(b, c, "bench")
-			arns := make([]string, 64)
-			for i := range arns {
-				out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
-				if err != nil {
-					b.Fatal(err)
-				}
-				arns[i] = aws.ToString(out.IncidentRecordArn)
-			}
-			runUpdates(b, srv, lean, arns)
+		run(clients+"/durable", func(b *testing.B) float64 {
+			srv, _, arns := incidents(b)
+			rate := runUpdates(b, srv, lean, arns)
 			reportCommits(b, srv)
+			return rate
+		})
+		run(clients+"/start", func(b *testing.B) float64 {
+			srv, plan, _ := incidents(b)
+			rate := runStarts(b, srv, lean, plan)
+			reportCommits(b, srv)
+			return rate
+		})
+		run(clients+"/timeline", func(b *testing.B) float64 {
+			srv, _, arns := incidents(b)
+			rate := runTimelineEvents(b, srv, lean, arns)
+			reportCommits(b, srv)
+			return rate
 		})
 	}
+	for _, clients := range []string{"sdk", "lean"} {
+		ceiling, floor := rates[clients+"/sigv4+decode"], rates[clients+"/sigv4+decode+one-row"]
+		if ceiling == 0 || floor == 0 {
+			continue
+		}
+		fmt.Printf("%s clients: one-row floor %.0f req/s, %.2f of the ceiling (%.0f req/s)\n", clients, floor, floor/ceiling, ceiling)
+		for _, op := range []string{"durable", "start", "timeline"} {
+			if r := rates[clients+"/"+op]; r > 0 {
+				fmt.Printf("  %-8s %6.0f req/s: %.2f of the floor, %.2f of the ceiling\n", op, r, r/floor, r/ceiling)
+			}
+		}
+	}
+}
+
+// runUpdates makes b.N updates of the records arns from 32 concurrent
+// clients, SDK or lean, each with a new clientToken as the SDK gives, and
+// returns their throughput.
+func runUpdates(b *testing.B, srv *testserver.Server, lean bool, arns []string) float64 {
+	if !lean {
+		return runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
+			_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{
+				Arn:     &arns[i%len(arns)],
+				Title:   aws.String(fmt.Sprintf("title %d", i)),
+				Summary: aws.String("The primary database stopped answering after a failed deployment."),
+				Impact:  aws.Int32(int32(i%5 + 1)),
+			})
+			return err
+		})
+	}
+	lc := newLeanClient(srv.Endpoint)
+	return runConcurrently(b, 32, func(_, i int) error {
+		body, _ := json.Marshal(map[string]any{
+			"arn": arns[i%len(arns)], "title": fmt.Sprintf("title %d", i), "clientToken": uuid.NewString(),
+			"summary": "The primary database stopped answering after a failed deployment.", "impact": i%5 + 1,
+		})
+		return lc.post("/updateIncidentRecord", body)
+	})
+}
+
+// runStarts starts b.N incidents from plan from 32 concurrent clients, SDK
+// or lean, and returns their throughput.
+func runStarts(b *testing.B, srv *testserver.Server, lean bool, plan string) float64 {
+	if !lean {
+		return runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
+			_, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
+			return err
+		})
+	}
+	lc := newLeanClient(srv.Endpoint)
+	return runConcurrently(b, 32, func(_, i int) error {
+		body, _ := json.Marshal(map[string]any{"responsePlanArn": plan, "clientToken": uuid.NewString()})
+		return lc.post("/startIncident", body)
+	})
+}
+
+// runTimelineEvents adds b.N custom timeline events to the incidents arns
+// from 32 concurrent clients, SDK or lean, and returns their throughput.
+func runTimelineEvents(b *testing.B, srv *testserver.Server, lean bool, arns []string) float64 {
+	data := func(i int) string { return fmt.Sprintf("Step %d of the failover finished.", i) }
+	if !lean {
+		return runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
+			_, err := c.CreateTimelineEvent(ctx, &ssmincidents.CreateTimelineEventInput{
+				IncidentRecordArn: &arns[i%len(arns)], EventTime: aws.Time(time.Now()),
+				EventType: aws.String("Custom Event"), EventData: aws.String(data(i)),
+			})
+			return err
+		})
+	}
+	lc := newLeanClient(srv.Endpoint)
+	return runConcurrently(b, 32, func(_, i int) error {
+		body, _ := json.Marshal(map[string]any{"incidentRecordArn": arns[i%len(arns)], "clientToken": uuid.NewString(),
+			"eventTime": float64(time.Now().UnixMilli()) / 1000, "eventType": "Custom Event", "eventData": data(i)})
+		return lc.post("/createTimelineEvent", body)
+	})
 }
 
 // reportCommits reports, from the server's metrics, how many transactions
@@ -253,31 +354,6 @@ func reportCommits(b *testing.B, srv *testserver.Server) {
 		b.ReportMetric(txs/groups, "tx/group")
 		b.ReportMetric(pages/txs, "pages/tx")
 	}
-}
-
-// runUpdates makes b.N updates of the records arns from 32 concurrent
-// clients, SDK or lean, each with a new clientToken as the SDK gives.
-func runUpdates(b *testing.B, srv *testserver.Server, lean bool, arns []string) {
-	if !lean {
-		runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
-			_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{
-				Arn:     &arns[i%len(arns)],
-				Title:   aws.String(fmt.Sprintf("title %d", i)),
-				Summary: aws.String("The primary database stopped answering after a failed deployment."),
-				Impact:  aws.Int32(int32(i%5 + 1)),
-			})
-			return err
-		})
-		return
-	}
-	lc := newLeanClient(srv.Endpoint)
-	runConcurrently(b, 32, func(_, i int) error {
-		body, _ := json.Marshal(map[string]any{
-			"arn": arns[i%len(arns)], "title": fmt.Sprintf("title %d", i), "clientToken": uuid.NewString(),
-			"summary": "The primary database stopped answering after a failed deployment.", "impact": i%5 + 1,
-		})
-		return lc.post("/updateIncidentRecord", body)
-	})
 }
 
 // leanClient sends requests as an AWS SDK would put them on the wire (a
@@ -321,32 +397,6 @@ func (l *leanClient) post(path string, body []byte) error {
 		return fmt.Errorf("%s: %s %s", path, resp.Status, answer)
 	}
 	return nil
-}
-
-// BenchmarkCreateTimelineEvent32Clients: durable CreateTimelineEvent from 32
-// concurrent SDK clients over 64 incidents.
-func BenchmarkCreateTimelineEvent32Clients(b *testing.B) {
-	srv := testserver.Start(b)
-	c := srv.A()
-	setUp(b, c)
-	plan := createPlan(b, c, "bench")
-	arns := make([]string, 64)
-	for i := range arns {
-		out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
-		if err != nil {
-			b.Fatal(err)
-		}
-		arns[i] = aws.ToString(out.IncidentRecordArn)
-	}
-	runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
-		_, err := c.CreateTimelineEvent(ctx, &ssmincidents.CreateTimelineEventInput{
-			IncidentRecordArn: &arns[i%len(arns)],
-			EventTime:         aws.Time(time.Now()),
-			EventType:         aws.String("Custom Event"),
-			EventData:         aws.String(fmt.Sprintf("Step %d of the failover finished.", i)),
-		})
-		return err
-	})
 }
 
 // BenchmarkListTimelineEvents100k: one page (the default 100 events) of an
