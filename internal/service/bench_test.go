@@ -29,6 +29,7 @@ import (
 	"github.com/incidentd/incidentd/internal/app"
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
+	"github.com/incidentd/incidentd/internal/postgres"
 	"github.com/incidentd/incidentd/internal/restjson"
 	"github.com/incidentd/incidentd/internal/sigv4"
 	"github.com/incidentd/incidentd/internal/sqlite"
@@ -225,7 +226,14 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 			return against(b, lean, func(*model.UpdateIncidentRecordInput) error { return nil })
 		})
 		run(clients+"/sigv4+decode+one-row", func(b *testing.B) float64 {
-			store, err := sqlite.Open(ctx, b.TempDir())
+			// The one row goes to the engine the servers of the run use.
+			var store domain.Store
+			var err error
+			if testserver.OnPostgres() {
+				store, err = postgres.Open(ctx, testserver.PostgresDatabase(b), postgres.Options{MaxConns: 16})
+			} else {
+				store, err = sqlite.Open(ctx, b.TempDir())
+			}
 			if err != nil {
 				b.Fatal(err)
 			}
