@@ -50,6 +50,22 @@ type Store interface {
 	// A Store call that fails inside a transaction rolls back its own
 	// changes only (a savepoint): fn may handle the error and go on, and
 	// the rest commits.
+	//
+	// Deferred writes: a call inside a transaction that returns nothing but
+	// its error, and whose failure is no answer fn could handle (below),
+	// may defer its write, to send it with the transaction's next statement
+	// or with its commit, and return nil. Should that write fail, the whole
+	// transaction fails: every later call in it fails with an error that is
+	// none of the store's answers, nothing of it commits, and Tx returns
+	// the error the call would have returned (ErrConflict for a duplicate),
+	// or runs fn again when the engine must retry. Reads see every write
+	// made before them, deferred or not, and a nested Tx that fails drops
+	// the deferred writes it made. The calls whose failure is an answer
+	// never defer that part: the Create* methods, PutResourcePolicy,
+	// AddRelatedItem, RemoveRelatedItem, DeleteResourcePolicy,
+	// ClaimIdempotencyRecord, and the read and fn of the Update* methods.
+	// AddTimelineEvent, whose event id the caller generates unique, may
+	// fail the transaction on a duplicate id rather than the call.
 	Tx(ctx context.Context, fn func(ctx context.Context) error) error
 
 	// CreateReplicationSet stores rs; ErrConflict when the account has one.

@@ -19,7 +19,9 @@ import (
 // Queries write duplicates off with INSERT … ON CONFLICT DO NOTHING and look
 // at the rows inserted, rather than catching a unique violation: a failed
 // statement aborts a PostgreSQL transaction, and a conflict is an answer
-// the caller of a Tx may handle and go on from.
+// the caller of a Tx may handle and go on from. The exception is
+// AddTimelineEvent, a deferred write (txn.go), whose duplicate must abort
+// the transaction.
 
 // SQLSTATE codes (https://www.postgresql.org/docs/current/errcodes-appendix.html).
 const (

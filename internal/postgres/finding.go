@@ -7,7 +7,8 @@ import (
 	"github.com/incidentd/incidentd/internal/domain"
 )
 
-// PutFinding implements domain.Store.
+// PutFinding implements domain.Store: an upsert, deferred inside a
+// transaction (txn.go).
 func (s *Store) PutFinding(ctx context.Context, f *domain.Finding) error {
 	doc, err := marshal(f)
 	if err != nil {
@@ -18,10 +19,9 @@ func (s *Store) PutFinding(ctx context.Context, f *domain.Finding) error {
 		end = new(ms(*f.EndTime))
 	}
 	return s.write(ctx, func(q querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO findings (account, id, start_time, end_time, doc) VALUES ($1, $2, $3, $4, $5)
+		return later(ctx, q, nil, `INSERT INTO findings (account, id, start_time, end_time, doc) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (account, id) DO UPDATE SET start_time = excluded.start_time, end_time = excluded.end_time, doc = excluded.doc`,
 			f.Account, f.ID, ms(f.StartTime), end, doc)
-		return err
 	})
 }
 

@@ -74,15 +74,15 @@ func (s *Store) ClaimIdempotencyRecord(ctx context.Context, r *domain.Idempotenc
 	return held, err
 }
 
-// PutIdempotencyRecord implements domain.Store.
+// PutIdempotencyRecord implements domain.Store: an upsert, deferred inside
+// a transaction (txn.go).
 func (s *Store) PutIdempotencyRecord(ctx context.Context, r *domain.IdempotencyRecord) error {
 	hash, result := nonNil(r.RequestHash), nonNil(r.Result)
 	return s.write(ctx, func(q querier) error {
-		_, err := q.Exec(ctx, `INSERT INTO idempotency_records (account, operation, token, request_hash, result, created_at)
+		return later(ctx, q, nil, `INSERT INTO idempotency_records (account, operation, token, request_hash, result, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (account, operation, token) DO UPDATE SET request_hash = excluded.request_hash, result = excluded.result, created_at = excluded.created_at`,
 			r.Account, r.Operation, r.Token, hash, result, ms(r.CreatedTime))
-		return err
 	})
 }
 

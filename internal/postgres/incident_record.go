@@ -36,10 +36,10 @@ func (s *Store) CreateIncidentRecord(ctx context.Context, r *domain.IncidentReco
 		if len(items) == 0 {
 			return nil
 		}
-		_, err := q.Exec(ctx, `INSERT INTO related_items (account, incident_arn, generated_id, seq, doc)
+		// Deferred inside a transaction, as the tags are (txn.go).
+		return later(ctx, q, nil, `INSERT INTO related_items (account, incident_arn, generated_id, seq, doc)
 			SELECT $1, $2, i.id, i.seq, i.doc FROM unnest($3::text[], $4::bigint[], $5::text[]) AS i (id, seq, doc)
 			ON CONFLICT DO NOTHING`, r.Account, r.ARN, ids, seqs, docs)
-		return err
 	})
 }
 
@@ -68,26 +68,28 @@ func (s *Store) UpdateIncidentRecord(ctx context.Context, account, arn string, f
 		if err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `UPDATE incident_records SET status = $1, impact = $2, created_by = $3, creation_time = $4, dedupe_string = $5, doc = $6
+		// The row is locked, and no unique key changes: the write cannot
+		// fail on the data, and is deferred inside a transaction (txn.go).
+		return later(ctx, q, nil, `UPDATE incident_records SET status = $1, impact = $2, created_by = $3, creation_time = $4, dedupe_string = $5, doc = $6
 			WHERE account = $7 AND arn = $8`, r.Status, r.Impact, r.Source.CreatedBy, ms(r.CreationTime), r.DedupeString, doc, account, arn)
-		return err
 	})
 }
 
 // DeleteIncidentRecord implements domain.Store. Deleting the record's row
 // waits for the transactions that read it (forRead); what belongs to it is
 // deleted by the next statement, which sees what they wrote. (One statement
-// would not: all of it reads one snapshot, taken before the wait.)
+// would not: all of it reads one snapshot, taken before the wait.) Both
+// statements are deferred inside a transaction (txn.go): sent in one batch,
+// they still run one after the other, each with its own snapshot.
 func (s *Store) DeleteIncidentRecord(ctx context.Context, account, arn string) error {
 	return s.tx(ctx, func(ctx context.Context, q querier) error {
-		if _, err := q.Exec(ctx, `DELETE FROM incident_records WHERE account = $1 AND arn = $2`, account, arn); err != nil {
+		if err := later(ctx, q, nil, `DELETE FROM incident_records WHERE account = $1 AND arn = $2`, account, arn); err != nil {
 			return err
 		}
-		_, err := q.Exec(ctx, `WITH
+		return later(ctx, q, nil, `WITH
 			e AS (DELETE FROM timeline_events WHERE account = $1 AND incident_arn = $2),
 			i AS (DELETE FROM related_items WHERE account = $1 AND incident_arn = $2)
 			DELETE FROM tags WHERE account = $1 AND resource_arn = $2`, account, arn)
-		return err
 	})
 }
 

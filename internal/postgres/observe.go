@@ -9,9 +9,10 @@ import (
 
 // What a call records in the StoreTrace of its context: a read made outside
 // a transaction its time (startRead); a transaction (run) the wait for its
-// connection and BEGIN as Queue, fn as Run, its COMMIT as Sync, and Group 1,
-// since every transaction commits alone; an autocommit write (write) its
-// statement as Run. Calls made inside a Tx record nothing of their own.
+// connection as Queue, fn (whose first statement carries BEGIN) as Run, the
+// batch of its deferred writes and COMMIT as Sync, and Group 1, since every
+// transaction commits alone; an autocommit write (write) its statement as
+// Run. Calls made inside a Tx record nothing of their own.
 
 // readTimer times a read for the StoreTrace of its context. It is the zero
 // value, and costs nothing, when there is no trace to fill or when the read

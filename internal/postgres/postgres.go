@@ -74,6 +74,16 @@ type Options struct {
 // write returns once its COMMIT has returned, durable as the server's
 // synchronous_commit makes it.
 //
+// Inside a transaction, the writes whose calls need nothing of them but
+// their success are deferred: sent, in the order they were made, with the
+// transaction's next statement or with its COMMIT, in one round trip (see
+// txn.go, which lists them). BEGIN goes with the first statement. An
+// UpdateIncidentRecord with a clientToken (claim, read of the record, its
+// write, the timeline event, the outbox message, the token's result) so
+// costs three round trips: BEGIN with the claim, the locked read, and the
+// writes with COMMIT. A deferred write that fails fails the transaction,
+// with the error its call would have returned.
+//
 // A database error inside a Tx that is not one of the store's answers
 // (ErrNotFound, ErrConflict, a callback's error) — a lost connection, a
 // statement timeout — may abort the whole transaction, as PostgreSQL does
@@ -93,6 +103,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	return open(ctx, cfg, opts)
+}
+
+// open is Open on a parsed configuration.
+func open(ctx context.Context, cfg *pgxpool.Config, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
@@ -198,16 +213,10 @@ type querier interface {
 
 type txKey struct{}
 
-// ambient is the transaction a context carries inside Tx.
-type ambient struct {
-	s  *Store // the store whose transaction it is
-	tx pgx.Tx
-}
-
 // ambient returns the transaction of s that ctx carries, if any.
-func (s *Store) ambient(ctx context.Context) (pgx.Tx, bool) {
-	if a, ok := ctx.Value(txKey{}).(*ambient); ok && a.s == s {
-		return a.tx, true
+func (s *Store) ambient(ctx context.Context) (*txn, bool) {
+	if t, ok := ctx.Value(txKey{}).(*txn); ok && t.s == s {
+		return t, true
 	}
 	return nil, false
 }
@@ -215,8 +224,8 @@ func (s *Store) ambient(ctx context.Context) (pgx.Tx, bool) {
 // q returns what statements made with ctx run on: the ambient transaction,
 // so that a transaction sees its own writes, or else the pool.
 func (s *Store) q(ctx context.Context) querier {
-	if tx, ok := s.ambient(ctx); ok {
-		return tx
+	if t, ok := s.ambient(ctx); ok {
+		return t
 	}
 	return s.pool
 }
@@ -232,8 +241,8 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) erro
 // a savepoint of it, so that fn's failure undoes fn's writes only;
 // otherwise in a transaction of its own, retried when it must be.
 func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
-	if tx, ok := s.ambient(ctx); ok {
-		return savepoint(ctx, tx, func() error { return fn(ctx, tx) })
+	if t, ok := s.ambient(ctx); ok {
+		return t.savepoint(ctx, func() error { return fn(ctx, t) })
 	}
 	return s.run(ctx, fn)
 }
@@ -242,8 +251,8 @@ func (s *Store) tx(ctx context.Context, fn func(ctx context.Context, q querier) 
 // in it that can fail: a failed fn has written nothing, so inside the
 // ambient transaction it needs no savepoint.
 func (s *Store) tx1(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
-	if tx, ok := s.ambient(ctx); ok {
-		return fn(ctx, tx)
+	if t, ok := s.ambient(ctx); ok {
+		return fn(ctx, t)
 	}
 	return s.run(ctx, fn)
 }
@@ -251,8 +260,8 @@ func (s *Store) tx1(ctx context.Context, fn func(ctx context.Context, q querier)
 // write runs fn, one statement that writes, on the ambient transaction, or
 // else on the pool as an autocommit statement, retried when it must be.
 func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
-	if tx, ok := s.ambient(ctx); ok {
-		return fn(tx)
+	if t, ok := s.ambient(ctx); ok {
+		return fn(t)
 	}
 	trace := domain.StoreTraceFrom(ctx)
 	return retry(ctx, func() error {
@@ -263,22 +272,18 @@ func (s *Store) write(ctx context.Context, fn func(q querier) error) error {
 	})
 }
 
-// savepoint runs fn in a savepoint of tx: fn's failure rolls back fn's
-// changes only, and tx goes on.
-func savepoint(ctx context.Context, tx pgx.Tx, fn func() error) error {
-	if _, err := tx.Exec(ctx, "SAVEPOINT nested"); err != nil {
-		return err
+// later runs a write whose call needs nothing of it but its success (see
+// txn.go for which): on a transaction it is deferred, queued to be sent
+// with the transaction's next statement or its COMMIT, and its failure
+// then fails the transaction; on the pool it runs at once. mapErr turns
+// its failure into the call's error (nil: as it is).
+func later(ctx context.Context, q querier, mapErr func(error) error, sql string, args ...any) error {
+	if t, ok := q.(*txn); ok {
+		return t.later(mapErr, sql, args)
 	}
-	// Savepoints nest: ROLLBACK TO and RELEASE apply to the innermost one
-	// of that name.
-	err := fn()
-	if err != nil {
-		if _, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT nested"); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-	}
-	if _, rerr := tx.Exec(ctx, "RELEASE SAVEPOINT nested"); rerr != nil {
-		return errors.Join(err, rerr)
+	_, err := q.Exec(ctx, sql, args...)
+	if err != nil && mapErr != nil {
+		err = mapErr(err)
 	}
 	return err
 }
@@ -307,7 +312,9 @@ func retry(ctx context.Context, fn func() error) error {
 
 // run runs fn in a new transaction, which the ctx fn receives carries,
 // committed when fn returns nil; it runs it again from the start when the
-// database asks for a retry.
+// database asks for a retry. BEGIN goes with fn's first statement, and
+// COMMIT with the writes fn deferred (txn.go): a transaction that reads a
+// row, then writes, costs two round trips.
 func (s *Store) run(ctx context.Context, fn func(ctx context.Context, q querier) error) error {
 	trace := domain.StoreTraceFrom(ctx)
 	return retry(ctx, func() error {
@@ -322,7 +329,7 @@ func (s *Store) run(ctx context.Context, fn func(ctx context.Context, q querier)
 			}
 			trace.AddWrite(domain.StoreWrite{Queue: begun.Sub(start), Run: ran.Sub(begun), Sync: time.Since(ran), Group: 1})
 		}()
-		tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+		t, err := s.begin(ctx)
 		if err != nil {
 			return err
 		}
@@ -330,28 +337,23 @@ func (s *Store) run(ctx context.Context, fn func(ctx context.Context, q querier)
 		done := false
 		defer func() {
 			if !done { // fn failed or panicked, or the commit failed
-				rollback(ctx, tx)
+				t.rollback(ctx)
 			}
+			t.release()
 		}()
-		if err := fn(context.WithValue(ctx, txKey{}, &ambient{s: s, tx: tx}), tx); err != nil {
+		if err := fn(context.WithValue(ctx, txKey{}, t), t); err != nil {
+			if t.failed != nil { // a deferred write failed: that is why
+				return t.failed
+			}
 			return err
 		}
 		ran = time.Now()
-		if err := tx.Commit(ctx); err != nil {
+		if err := t.commit(ctx); err != nil {
 			return err
 		}
 		done = true
 		return nil
 	})
-}
-
-// rollback ends a transaction that will not commit. It runs even when ctx
-// is done, so that the connection goes back to the pool clean; should it
-// fail, pgx closes the connection, and the server rolls back.
-func rollback(ctx context.Context, tx pgx.Tx) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	tx.Rollback(ctx)
 }
 
 // decode unmarshals a stored document.
@@ -446,6 +448,7 @@ func execInsert(ctx context.Context, q querier, insert string, args ...any) erro
 // updateDoc reads the document that get selects (… FOR UPDATE), applies fn
 // to it and writes it back with put (whose first argument is the JSON), all
 // in one transaction; keys are the arguments of both statements after that.
+// Inside a transaction the write is deferred.
 func updateDoc[T any](ctx context.Context, s *Store, get, put string, fn func(*T) error, keys ...any) error {
 	return s.tx1(ctx, func(ctx context.Context, q querier) error {
 		v, err := getDoc[T](ctx, q, get, keys...)
@@ -459,8 +462,8 @@ func updateDoc[T any](ctx context.Context, s *Store, get, put string, fn func(*T
 		if err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, put, append([]any{doc}, keys...)...)
-		return err
+		// The row is locked and its key unchanged: deferred (txn.go).
+		return later(ctx, q, nil, put, append([]any{doc}, keys...)...)
 	})
 }
 

@@ -39,8 +39,9 @@ func (s *Store) RemoveRelatedItem(ctx context.Context, account, incidentARN, gen
 // run one after another.
 func (s *Store) ListRelatedItems(ctx context.Context, account, incidentARN string, after *domain.RelatedItemCursor, limit int) ([]domain.RelatedItem, error) {
 	defer s.startRead(ctx).stop()
-	if tx, ok := s.ambient(ctx); ok {
-		if _, err := tx.Exec(ctx, `SELECT FROM incident_records WHERE account = $1 AND arn = $2`+forChange, account, incidentARN); err != nil {
+	if t, ok := s.ambient(ctx); ok {
+		// Queued: it goes in one batch with the read below (txn.go).
+		if err := later(ctx, t, nil, `SELECT FROM incident_records WHERE account = $1 AND arn = $2`+forChange, account, incidentARN); err != nil {
 			return nil, err
 		}
 	}

@@ -44,8 +44,10 @@ func (s *Store) DeleteAccountData(ctx context.Context, account string, check fun
 		if err := check(rs); err != nil {
 			return err
 		}
+		// Deferred inside a transaction (txn.go): sent in one batch, the
+		// deletes still run one after the other, in this order.
 		for _, table := range accountTables {
-			if _, err := q.Exec(ctx, `DELETE FROM `+table+` WHERE account = $1`, account); err != nil {
+			if err := later(ctx, q, nil, `DELETE FROM `+table+` WHERE account = $1`, account); err != nil {
 				return err
 			}
 		}

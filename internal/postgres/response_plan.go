@@ -52,10 +52,10 @@ func (s *Store) DeleteResponsePlan(ctx context.Context, account, name string) er
 		if err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `DELETE FROM tags WHERE account = $1 AND resource_arn = $2`, account, p.ARN); err != nil {
+		// Deferred inside a transaction (txn.go).
+		if err := later(ctx, q, nil, `DELETE FROM tags WHERE account = $1 AND resource_arn = $2`, account, p.ARN); err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `DELETE FROM resource_policies WHERE account = $1 AND plan_name = $2`, account, name)
-		return err
+		return later(ctx, q, nil, `DELETE FROM resource_policies WHERE account = $1 AND plan_name = $2`, account, name)
 	})
 }

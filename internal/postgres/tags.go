@@ -53,7 +53,8 @@ func readTags(ctx context.Context, q querier, account, arn string) (map[string]s
 	return tags, rows.Err()
 }
 
-// putTags stores tags of the resource arn, in one statement.
+// putTags stores tags of the resource arn, in one statement, an upsert:
+// deferred inside a transaction (txn.go).
 func putTags(ctx context.Context, q querier, account, arn string, tags map[string]string) error {
 	if len(tags) == 0 {
 		return nil
@@ -62,10 +63,9 @@ func putTags(ctx context.Context, q querier, account, arn string, tags map[strin
 	for k, v := range tags {
 		keys, values = append(keys, k), append(values, v)
 	}
-	_, err := q.Exec(ctx, `INSERT INTO tags (account, resource_arn, key, value)
+	return later(ctx, q, nil, `INSERT INTO tags (account, resource_arn, key, value)
 		SELECT $1, $2, t.key, t.value FROM unnest($3::text[], $4::text[]) AS t (key, value)
 		ON CONFLICT (account, resource_arn, key) DO UPDATE SET value = excluded.value`, account, arn, keys, values)
-	return err
 }
 
 // Tags implements domain.Store.
@@ -78,7 +78,8 @@ func (s *Store) Tags(ctx context.Context, r domain.ResourceRef) (map[string]stri
 }
 
 // UpdateTags implements domain.Store. The resource's row stays locked until
-// the transaction ends.
+// the transaction ends. Its writes, after fn, are deferred inside a
+// transaction (txn.go).
 func (s *Store) UpdateTags(ctx context.Context, r domain.ResourceRef, fn func(map[string]string) error) error {
 	return s.tx(ctx, func(ctx context.Context, q querier) error {
 		if err := resourceExists(ctx, q, r, true); err != nil {
@@ -91,7 +92,7 @@ func (s *Store) UpdateTags(ctx context.Context, r domain.ResourceRef, fn func(ma
 		if err := fn(tags); err != nil {
 			return err
 		}
-		if _, err := q.Exec(ctx, `DELETE FROM tags WHERE account = $1 AND resource_arn = $2`, r.Account, r.ARN); err != nil {
+		if err := later(ctx, q, nil, `DELETE FROM tags WHERE account = $1 AND resource_arn = $2`, r.Account, r.ARN); err != nil {
 			return err
 		}
 		return putTags(ctx, q, r.Account, r.ARN, tags)

@@ -23,15 +23,19 @@ func eventRefs(e *domain.TimelineEvent) []string {
 }
 
 // AddTimelineEvent implements domain.Store. It does not check that the
-// incident exists.
+// incident exists. Inside a transaction the insert is deferred (txn.go):
+// a duplicate event id, which generated ids do not have, is ErrConflict
+// and fails the transaction. The INSERT has no ON CONFLICT clause for that:
+// its unique violation aborts the transaction, where a conflict that
+// inserted nothing would let the COMMIT sent with it commit the rest.
 func (s *Store) AddTimelineEvent(ctx context.Context, e *domain.TimelineEvent) error {
 	doc, err := marshal(e)
 	if err != nil {
 		return err
 	}
 	return s.write(ctx, func(q querier) error {
-		return execInsert(ctx, q, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, refs, doc)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+		return later(ctx, q, mapError, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, refs, doc)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			e.Account, e.IncidentARN, e.EventID, ms(e.EventTime), e.EventType, eventRefs(e), doc)
 	})
 }
@@ -94,18 +98,18 @@ func (s *Store) UpdateTimelineEvent(ctx context.Context, account, incidentARN, e
 		if err != nil {
 			return err
 		}
-		_, err = q.Exec(ctx, `UPDATE timeline_events SET event_time = $1, event_type = $2, refs = $3, doc = $4
+		// Deferred inside a transaction, as UpdateIncidentRecord's write.
+		return later(ctx, q, nil, `UPDATE timeline_events SET event_time = $1, event_type = $2, refs = $3, doc = $4
 			WHERE event_id = $5 AND account = $6 AND incident_arn = $7`,
 			ms(e.EventTime), e.EventType, eventRefs(e), doc, eventID, account, incidentARN)
-		return err
 	})
 }
 
-// DeleteTimelineEvent implements domain.Store.
+// DeleteTimelineEvent implements domain.Store; deferred inside a
+// transaction (txn.go).
 func (s *Store) DeleteTimelineEvent(ctx context.Context, account, incidentARN, eventID string) error {
 	return s.write(ctx, func(q querier) error {
-		_, err := q.Exec(ctx, `DELETE FROM timeline_events WHERE event_id = $1 AND account = $2 AND incident_arn = $3`, eventID, account, incidentARN)
-		return err
+		return later(ctx, q, nil, `DELETE FROM timeline_events WHERE event_id = $1 AND account = $2 AND incident_arn = $3`, eventID, account, incidentARN)
 	})
 }
 
