@@ -339,8 +339,9 @@ func runTimelineEvents(b *testing.B, srv *testserver.Server, lean bool, arns []s
 }
 
 // reportCommits reports, from the server's metrics, how many transactions
-// a durable commit group held on average and how many pages of the log a
-// transaction wrote (on SQLite; PostgreSQL reports no storage metrics).
+// a durable commit group held on average, how many pages of the log a
+// transaction wrote, and how long a group's COMMIT and fsync took (on
+// SQLite; PostgreSQL reports no storage metrics).
 func reportCommits(b *testing.B, srv *testserver.Server) {
 	resp, err := http.Get(srv.Metrics + "/metrics")
 	if err != nil {
@@ -361,6 +362,8 @@ func reportCommits(b *testing.B, srv *testserver.Server) {
 	if groups > 0 && txs > 0 {
 		b.ReportMetric(txs/groups, "tx/group")
 		b.ReportMetric(pages/txs, "pages/tx")
+		b.ReportMetric(1000*value("incidentd_sqlite_fsync_duration_seconds_sum")/groups, "fsync-ms")
+		b.ReportMetric(1000*value("incidentd_sqlite_commit_duration_seconds_sum")/groups, "commit-ms")
 	}
 }
 
