@@ -31,7 +31,7 @@ import (
 // year) and returns it. The directory is kept between runs.
 func seedIncidents(b *testing.B, n int) string {
 	b.Helper()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("incidentd-bench-%d-v3", n))
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("incidentd-bench-%d-v4", n))
 	if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
 		return dir
 	}

@@ -32,11 +32,15 @@ type column struct {
 }
 
 // copiedTable is one table MigrateFromSQLite copies: the same name and
-// columns in both schemas.
+// columns in both schemas, or, where the embedded schema differs, the
+// columns its source query returns.
 type copiedTable struct {
 	name string
 	cols []column
-	keys int // the primary key: the first keys columns
+	// source is the SQLite query that returns cols in the order of the
+	// key; "" selects cols from the table of the same name.
+	source string
+	keys   int // the primary key: the first keys columns
 	// every is how often a copied row is read back and compared: every
 	// row (1) or every 100th.
 	every int
@@ -67,8 +71,11 @@ var copiedTables = []copiedTable{
 	{name: "incident_records", cols: cols("account", kindText, "arn", kindText, "status", kindText, "impact", kindInt,
 		"created_by", kindText, "creation_time", kindInt, "dedupe_string", kindText, "doc", kindText, "next_item_seq", kindInt),
 		keys: 2, every: sampleEvery},
+	// The embedded schema names an event's record by the record's id.
 	{name: "timeline_events", cols: cols("seq", kindInt, "account", kindText, "incident_arn", kindText, "event_id", kindText,
-		"event_time", kindInt, "event_type", kindText, "doc", kindText), keys: 1, every: sampleEvery, identity: "seq"},
+		"event_time", kindInt, "event_type", kindText, "doc", kindText), keys: 1, every: sampleEvery, identity: "seq",
+		source: `SELECT e.seq, r.account, r.arn, e.event_id, e.event_time, e.event_type, e.doc
+			FROM timeline_events e JOIN incident_records r ON r.id = e.incident ORDER BY e.seq`},
 	{name: "related_items", cols: cols("account", kindText, "incident_arn", kindText, "generated_id", kindText, "seq", kindInt,
 		"doc", kindText), keys: 3, every: sampleEvery},
 	{name: "idempotency_records", cols: cols("account", kindText, "operation", kindText, "token", kindText,
@@ -277,7 +284,11 @@ func copyTable(ctx context.Context, snap *sqlite.Snapshot, tx pgx.Tx, t copiedTa
 	for i, c := range t.cols {
 		names[i] = c.name
 	}
-	rows, err := snap.QueryContext(ctx, "SELECT "+strings.Join(names, ", ")+" FROM "+t.name+" ORDER BY "+strings.Join(names[:t.keys], ", "))
+	source := t.source
+	if source == "" {
+		source = "SELECT " + strings.Join(names, ", ") + " FROM " + t.name + " ORDER BY " + strings.Join(names[:t.keys], ", ")
+	}
+	rows, err := snap.QueryContext(ctx, source)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -341,7 +352,7 @@ func completeDocument(table string, row []any) error {
 	var err error
 	switch table {
 	case "incident_records":
-		row[7], err = sqlite.FullRecordDocument(row[0].(string), row[1].(string), row[2].(string), row[3].(int64), row[6].(string), row[7].(string))
+		row[7], err = sqlite.FullRecordDocument(row[0].(string), row[1].(string), row[2].(string), row[3].(int64), row[6].(string), row[4].(string), row[7].(string))
 	case "timeline_events":
 		row[6], err = sqlite.FullEventDocument(row[1].(string), row[2].(string), row[3].(string), row[5].(string), row[6].(string))
 	}

@@ -53,6 +53,9 @@ func TestDocumentsLeaveOutTheirColumns(t *testing.T) {
 			t.Errorf("the record's document holds %s: %s", member, record)
 		}
 	}
+	if strings.Contains(record, `"createdBy"`) {
+		t.Errorf("the record's document holds its creator: %s", record)
+	}
 	for _, member := range []string{`"account"`, `"incidentRecordArn"`, `"eventId"`, `"eventType"`} {
 		if strings.Contains(event, member) {
 			t.Errorf("the event's document holds %s: %s", member, event)
@@ -72,7 +75,7 @@ func TestDocumentsLeaveOutTheirColumns(t *testing.T) {
 		if !reflect.DeepEqual(ev, e) {
 			t.Errorf("%s: event\n%+v\nwant\n%+v", when, ev, e)
 		}
-		full, err := sqlite.FullRecordDocument(r.Account, arn, r.Status, int64(r.Impact), r.DedupeString, record)
+		full, err := sqlite.FullRecordDocument(r.Account, arn, r.Status, int64(r.Impact), r.DedupeString, r.Source.CreatedBy, record)
 		if want, _ := json.Marshal(r); err != nil || full != string(want) {
 			t.Errorf("%s: full record document %s (%v), want %s", when, full, err, want)
 		}
@@ -89,4 +92,75 @@ func TestDocumentsLeaveOutTheirColumns(t *testing.T) {
 	}
 	record, _ = docs()
 	check("whole documents")
+}
+
+// TestAutomaticEventReferences checks that an automatic event that
+// references its incident alone is stored without its references, reads
+// back with them, and is found by a reference filter on its incident; and
+// that other references are kept as they are.
+func TestAutomaticEventReferences(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	arn := "arn:aws:ssm-incidents::111122223333:incident-record/plan/01a231c4-88c4-7424-8535-73c833885092"
+	r := &domain.IncidentRecord{ARN: arn, Account: "111122223333", PlanName: "plan", Title: "t", Status: domain.IncidentOpen, Impact: 3,
+		CreationTime: now, LastModifiedTime: now, DedupeString: "d", Source: domain.IncidentRecordSource{CreatedBy: "c", Source: domain.SourceCustom}}
+	if err := s.CreateIncidentRecord(ctx, r, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	item := "item-1"
+	events := []*domain.TimelineEvent{
+		{EventID: "a-only-incident", Automatic: true, References: []domain.EventReference{{Resource: &arn}}},
+		{EventID: "b-incident-and-item", Automatic: true, References: []domain.EventReference{{Resource: &arn}, {RelatedItemID: &item}}},
+		{EventID: "c-automatic-none", Automatic: true},
+		{EventID: "d-custom-incident", References: []domain.EventReference{{Resource: &arn}}},
+		{EventID: "e-custom-none"},
+	}
+	for i, e := range events {
+		e.Account, e.IncidentARN, e.EventType, e.EventData = r.Account, arn, "Custom Event", `"x"`
+		e.EventTime, e.EventUpdatedTime = now.Add(time.Duration(i)*time.Second), now
+		if err := s.AddTimelineEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var doc string
+	if err := db.QueryRow(`SELECT doc FROM timeline_events WHERE event_id = 'a-only-incident'`).Scan(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(doc, "eventReferences") {
+		t.Errorf("an automatic event's references to its incident alone are stored: %s", doc)
+	}
+	for _, want := range events {
+		got, err := s.GetTimelineEvent(ctx, r.Account, arn, want.EventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Seq = 0
+		if !reflect.DeepEqual(got.References, want.References) {
+			t.Errorf("%s reads back with references %+v, want %+v", want.EventID, got.References, want.References)
+		}
+	}
+	found := func(refs ...string) []string {
+		t.Helper()
+		list, err := s.ListTimelineEvents(ctx, r.Account, arn, domain.TimelineFilter{References: [][]string{refs}}, nil, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, e := range list {
+			ids = append(ids, e.EventID)
+		}
+		return ids
+	}
+	if got, want := found(arn), []string{"a-only-incident", "b-incident-and-item", "d-custom-incident"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("events referencing the incident: %v, want %v", got, want)
+	}
+	if got, want := found(item), []string{"b-incident-and-item"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("events referencing the item: %v, want %v", got, want)
+	}
 }

@@ -96,9 +96,10 @@ func (s *Store) UpdateIncidentRecord(ctx context.Context, account, arn string, f
 // DeleteIncidentRecord implements domain.Store.
 func (s *Store) DeleteIncidentRecord(ctx context.Context, account, arn string) error {
 	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
+		// The events first: they name the record by its id.
 		for _, q := range []string{
+			`DELETE FROM timeline_events WHERE ` + ofIncident,
 			`DELETE FROM incident_records WHERE account = ? AND arn = ?`,
-			`DELETE FROM timeline_events WHERE account = ? AND incident_arn = ?`,
 			`DELETE FROM related_items WHERE account = ? AND incident_arn = ?`,
 			`DELETE FROM tags WHERE account = ? AND resource_arn = ?`,
 		} {

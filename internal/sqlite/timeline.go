@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -14,22 +15,37 @@ func (s *Store) AddTimelineEvent(ctx context.Context, e *domain.TimelineEvent) e
 		return err
 	}
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		return execInsert(ctx, tx, `INSERT INTO timeline_events (account, incident_arn, event_id, event_time, event_type, doc) VALUES (?, ?, ?, ?, ?, ?)`,
-			doc, []any{e.Account, e.IncidentARN, e.EventID, ms(e.EventTime), e.EventType})
+		res, err := tx.ExecContext(ctx, `INSERT INTO timeline_events (incident, event_id, event_time, event_type, doc)
+			SELECT id, ?, ?, ?, ? FROM incident_records WHERE account = ? AND arn = ?`,
+			e.EventID, ms(e.EventTime), e.EventType, string(doc), e.Account, e.IncidentARN)
+		if isUniqueViolation(err) {
+			return domain.ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		return domain.ErrNotFound // the record is gone
 	})
 }
+
+// ofIncident is the condition on timeline_events that selects the events
+// of the record (account, arn), the two arguments it takes.
+const ofIncident = `incident = (SELECT id FROM incident_records WHERE account = ? AND arn = ?)`
 
 // GetTimelineEvent implements domain.Store.
 func (s *Store) GetTimelineEvent(ctx context.Context, account, incidentARN, eventID string) (*domain.TimelineEvent, error) {
 	defer startRead(ctx).stop()
-	return scanOne(s.q(ctx).QueryRowContext(ctx, `SELECT `+eventColumns+` FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
-		eventID, account, incidentARN), scanEvent)
+	return scanOne(s.q(ctx).QueryRowContext(ctx, `SELECT `+eventColumns+` FROM timeline_events WHERE event_id = ? AND `+ofIncident,
+		eventID, account, incidentARN), scanEvent(account, incidentARN))
 }
 
 // ListTimelineEvents implements domain.Store.
 func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN string, f domain.TimelineFilter, after *domain.TimelineCursor, limit int) ([]*domain.TimelineEvent, error) {
 	defer startRead(ctx).stop()
-	where := []string{"account = ?", "incident_arn = ?"}
+	where := []string{ofIncident}
 	args := []any{account, incidentARN}
 	for _, t := range f.Before {
 		where, args = append(where, "event_time < ?"), append(args, ms(t))
@@ -43,10 +59,16 @@ func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN str
 			args = append(args, t)
 		}
 	}
-	// A reference is {"resource": ARN} or {"relatedItemId": ID}.
+	// A reference is {"resource": ARN} or {"relatedItemId": ID}. An
+	// automatic event whose document leaves its references out references
+	// its incident.
 	for _, refs := range f.References {
-		where = append(where, `EXISTS (SELECT 1 FROM json_each(timeline_events.doc, '$.eventReferences') AS r
-			WHERE coalesce(json_extract(r.value, '$.resource'), json_extract(r.value, '$.relatedItemId')) IN (`+placeholders(len(refs))+`))`)
+		cond := `EXISTS (SELECT 1 FROM json_each(timeline_events.doc, '$.eventReferences') AS r
+			WHERE coalesce(json_extract(r.value, '$.resource'), json_extract(r.value, '$.relatedItemId')) IN (` + placeholders(len(refs)) + `))`
+		if slices.Contains(refs, incidentARN) {
+			cond = "(" + cond + " OR " + eventDefaultReferences + ")"
+		}
+		where = append(where, cond)
 		for _, r := range refs {
 			args = append(args, r)
 		}
@@ -65,14 +87,14 @@ func (s *Store) ListTimelineEvents(ctx context.Context, account, incidentARN str
 	if err != nil {
 		return nil, err
 	}
-	return scanAll(rows, scanEvent)
+	return scanAll(rows, scanEvent(account, incidentARN))
 }
 
 // UpdateTimelineEvent implements domain.Store.
 func (s *Store) UpdateTimelineEvent(ctx context.Context, account, incidentARN, eventID string, fn func(*domain.TimelineEvent) error) error {
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		e, err := scanOne(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`,
-			eventID, account, incidentARN), scanEvent)
+		e, err := scanOne(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM timeline_events WHERE event_id = ? AND `+ofIncident,
+			eventID, account, incidentARN), scanEvent(account, incidentARN))
 		if err != nil {
 			return err
 		}
@@ -84,7 +106,7 @@ func (s *Store) UpdateTimelineEvent(ctx context.Context, account, incidentARN, e
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE timeline_events SET event_time = ?, event_type = ?, doc = ? WHERE event_id = ? AND account = ? AND incident_arn = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE timeline_events SET event_time = ?, event_type = ?, doc = ? WHERE event_id = ? AND `+ofIncident,
 			ms(e.EventTime), e.EventType, string(doc), eventID, account, incidentARN)
 		return err
 	})
@@ -93,7 +115,7 @@ func (s *Store) UpdateTimelineEvent(ctx context.Context, account, incidentARN, e
 // DeleteTimelineEvent implements domain.Store.
 func (s *Store) DeleteTimelineEvent(ctx context.Context, account, incidentARN, eventID string) error {
 	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM timeline_events WHERE event_id = ? AND account = ? AND incident_arn = ?`, eventID, account, incidentARN)
+		_, err := tx.ExecContext(ctx, `DELETE FROM timeline_events WHERE event_id = ? AND `+ofIncident, eventID, account, incidentARN)
 		return err
 	})
 }
