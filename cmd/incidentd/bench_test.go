@@ -279,12 +279,7 @@ func BenchmarkUpdateIncidentRecordTwoNodes(b *testing.B) {
 				arns[i] = aws.ToString(out.IncidentRecordArn)
 			}
 			update := func(c *ssmincidents.Client, i int) error {
-				_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{
-					Arn:     &arns[i%len(arns)],
-					Title:   aws.String(fmt.Sprintf("title %d", i)),
-					Summary: aws.String("The primary database stopped answering after a failed deployment."),
-					Impact:  aws.Int32(int32(i%5 + 1)),
-				})
+				_, err := c.UpdateIncidentRecord(ctx, testserver.BenchUpdate(arns, i))
 				return err
 			}
 			const clients = 32
@@ -354,16 +349,7 @@ func BenchmarkLoadThroughAPI(b *testing.B) {
 	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
 		b.Fatal(err)
 	}
-	summary := "The primary database of the checkout service stopped answering after deployment 4711 failed."
-	summary += strings.Repeat(".", 100-len(summary))
-	plan, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{
-		Name: aws.String("bench"),
-		IncidentTemplate: &types.IncidentTemplate{Title: aws.String("Checkout database unreachable"), Impact: aws.Int32(2),
-			Summary: aws.String(summary)},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	plan := testserver.BenchPlan(b, c)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -371,7 +357,7 @@ func BenchmarkLoadThroughAPI(b *testing.B) {
 		c := client(p.endpoint, testKey, testSecret)
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
-				if _, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plan.Arn}); err != nil {
+				if _, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -174,19 +174,27 @@ func TestUpdateIncidentRecordRoundTrips(t *testing.T) {
 	}
 }
 
+// withEvent opens a store with an incident record and one timeline event
+// of it, id.
+func withEvent(t *testing.T, id string) (*postgres.Store, *domain.IncidentRecord) {
+	t.Helper()
+	s, _ := openCounting(t)
+	r := incident("x", t0)
+	if err := s.CreateIncidentRecord(t.Context(), r, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddTimelineEvent(t.Context(), txEvent(r, id)); err != nil {
+		t.Fatal(err)
+	}
+	return s, r
+}
+
 // A deferred write that fails (a duplicate event id) fails the
 // transaction with the error the call would have returned, ErrConflict,
 // and leaves nothing of it written; the connection goes back to the pool.
 func TestDeferredWriteFailureFailsTx(t *testing.T) {
-	s, _ := openCounting(t)
+	s, r := withEvent(t, "dup")
 	ctx := t.Context()
-	r := incident("x", t0)
-	if err := s.CreateIncidentRecord(ctx, r, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddTimelineEvent(ctx, txEvent(r, "dup")); err != nil {
-		t.Fatal(err)
-	}
 	// Outside a transaction, the duplicate is answered at once.
 	if err := s.AddTimelineEvent(ctx, txEvent(r, "dup")); !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("duplicate event outside a Tx: %v", err)
@@ -257,15 +265,8 @@ func TestDeferredWriteFailureFailsTx(t *testing.T) {
 // it deferred (here a duplicate that would fail the transaction), also
 // after its SAVEPOINT was sent, and one that succeeds keeps it.
 func TestSavepointWithDeferredWrites(t *testing.T) {
-	s, _ := openCounting(t)
+	s, r := withEvent(t, "dup")
 	ctx := t.Context()
-	r := incident("x", t0)
-	if err := s.CreateIncidentRecord(ctx, r, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddTimelineEvent(ctx, txEvent(r, "dup")); err != nil {
-		t.Fatal(err)
-	}
 	boom := errors.New("boom")
 	err := s.Tx(ctx, func(ctx context.Context) error {
 		// Its SAVEPOINT never sent.

@@ -282,12 +282,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 func runUpdates(b *testing.B, srv *testserver.Server, lean bool, arns []string) float64 {
 	if !lean {
 		return runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
-			_, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{
-				Arn:     &arns[i%len(arns)],
-				Title:   aws.String(fmt.Sprintf("title %d", i)),
-				Summary: aws.String("The primary database stopped answering after a failed deployment."),
-				Impact:  aws.Int32(int32(i%5 + 1)),
-			})
+			_, err := c.UpdateIncidentRecord(ctx, testserver.BenchUpdate(arns, i))
 			return err
 		})
 	}
@@ -552,18 +547,9 @@ func BenchmarkStartIncident32Clients(b *testing.B) {
 	srv := testserver.Start(b)
 	c := srv.A()
 	setUp(b, c)
-	summary := "The primary database of the checkout service stopped answering after deployment 4711 failed."
-	summary += strings.Repeat(".", 100-len(summary))
-	plan, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{
-		Name: aws.String("bench"),
-		IncidentTemplate: &types.IncidentTemplate{Title: aws.String("Checkout database unreachable"), Impact: aws.Int32(2),
-			Summary: aws.String(summary)},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	plan := testserver.BenchPlan(b, c)
 	runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
-		_, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plan.Arn})
+		_, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
 		return err
 	})
 	if srv.Main.Config.DatabaseURL != "" {
