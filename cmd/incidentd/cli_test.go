@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -119,9 +120,11 @@ func TestCommandHelpExitsZero(t *testing.T) {
 // own default value: the usage offers nothing that is refused.
 func TestEveryListedFlagWorks(t *testing.T) {
 	required := map[string][]string{"backup": {"--to", "copy.db"}}
+	positional := map[string][]string{"notifications": {"list"}}
 	for _, c := range commands {
 		for _, f := range commandFlags(c) {
-			args := append([]string{"--" + f.Name + "=" + f.DefValue}, required[c.name]...)
+			args := append(slices.Clone(positional[c.name]), "--"+f.Name+"="+f.DefValue)
+			args = append(args, required[c.name]...)
 			if f.Name == "to" {
 				args = []string{"--to=copy.db"}
 			}
@@ -146,6 +149,9 @@ func TestMistakesExitNonZeroAndCreateNothing(t *testing.T) {
 		{[]string{"serve", "--data", data, "--log-level", "loud"}, "--log-level"},
 		{[]string{"serve", "--data", data, "extra"}, `unexpected argument "extra"`},
 		{[]string{"migrate", "--data", data, "--addr", "127.0.0.1:0"}, "flag provided but not defined: -addr"},
+		{[]string{"notifications", "resend", "--data", data}, `notifications does list, show or retry, not "resend"`},
+		{[]string{"notifications", "list", "--state", "lost", "--data", data}, `--state is pending, delivered or parked`},
+		{[]string{"notifications", "--data", data}, "missing argument"},
 		{[]string{"bogus"}, `unknown command "bogus"`},
 		{nil, "Usage:"},
 	} {

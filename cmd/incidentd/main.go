@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/incidentd/incidentd/internal/app"
+	"github.com/incidentd/incidentd/internal/notify"
 	"github.com/incidentd/incidentd/internal/restjson"
 	"github.com/incidentd/incidentd/internal/service"
 )
@@ -49,6 +50,9 @@ type command struct {
 	// flags registers the command's flags on fs, parsing into cfg.
 	flags func(fs *flag.FlagSet, cfg *options)
 	run   func(opts *options, stdout, stderr io.Writer) error
+	// positional is how many arguments the command takes before its flags
+	// (at least min, at most max); they are in options.args.
+	positional struct{ min, max int }
 }
 
 // options is what the flags of a command set.
@@ -59,6 +63,8 @@ type options struct {
 	backupTo          string
 	fromSQLite        string
 	databaseMaxConns  int
+	args              []string // the command's positional arguments
+	notifications     notificationOptions
 }
 
 var commands []*command
@@ -87,6 +93,8 @@ func init() {
 			defer stop()
 			return app.Backup(ctx, o.Config, o.backupTo, stdout)
 		}},
+		{name: "notifications", args: "list|show ID|retry ID [flags]", summary: "list the notifications to SNS and their delivery, show one, or deliver a parked one again; on the database directly, the server running or not",
+			flags: notificationsFlags, positional: struct{ min, max int }{1, 2}, run: runNotifications},
 		{name: "version", summary: "print the version, the source revision and the Go version", run: func(_ *options, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, versionString())
 			return nil
@@ -157,12 +165,19 @@ func parseCommand(c *command, args []string, stderr io.Writer) (*options, error)
 	opts := &options{}
 	fs := flagSet(c, opts)
 	fs.SetOutput(io.Discard)
+	// Positional arguments come first.
+	for len(args) > 0 && len(opts.args) < c.positional.max && !strings.HasPrefix(args[0], "-") {
+		opts.args, args = append(opts.args, args[0]), args[1:]
+	}
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, err
 	}
 	if err == nil && fs.NArg() > 0 {
 		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err == nil && len(opts.args) < c.positional.min {
+		err = fmt.Errorf("missing argument: %s", c.args)
 	}
 	if err == nil && c.flags != nil {
 		err = opts.check(c)
@@ -328,6 +343,8 @@ func serveFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.LogFormat, "log-format", app.LogFormatText, "`FORMAT` of the log lines: text (key=value) or json")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "`HOST:PORT` of a second listener serving Prometheus metrics at /metrics, without authentication")
 	fs.BoolVar(&o.Pprof, "pprof", false, "also serve the Go runtime's profiles at /debug/pprof/ on the metrics listener")
+	fs.StringVar(&o.SNSEndpoint, "sns-endpoint", "", "`URL` of the SNS endpoint notifications are published to (else $AWS_ENDPOINT_URL_SNS, $AWS_ENDPOINT_URL, or AWS's own for each topic's region; credentials from the standard AWS chain)")
+	fs.IntVar(&o.NotificationAttempts, "notification-attempts", notify.DefaultMaxAttempts, "attempts to publish a notification before it is parked")
 }
 
 // check validates what the flags set and derives the rest of the Config.
@@ -338,6 +355,9 @@ func (o *options) check(c *command) error {
 	}
 	if c.name == "migrate" && o.fromSQLite != "" && o.DatabaseURL == "" {
 		return errors.New("--from-sqlite DIR copies into PostgreSQL: --database-url URL (or $INCIDENTD_DATABASE_URL) is required, the empty database to copy into")
+	}
+	if c.name == "notifications" {
+		return checkNotifications(o)
 	}
 	if c.name != "serve" {
 		return nil

@@ -267,7 +267,7 @@ func TestMigrateFromSQLiteKeepsEverything(t *testing.T) {
 	}
 	t.Logf("migrate --from-sqlite took %v:\n%s", time.Since(began), stdout)
 	for _, table := range []string{"replication_sets", "response_plans", "tags", "secrets", "incident_records", "timeline_events",
-		"related_items", "idempotency_records", "outbox", "resource_policies", "findings", "leases"} {
+		"related_items", "idempotency_records", "deliveries", "resource_policies", "findings", "leases"} {
 		if !strings.Contains(stdout, "incidentd: "+table+" ") {
 			t.Errorf("the summary has no line of %s:\n%s", table, stdout)
 		}

@@ -27,8 +27,11 @@ func TestStrictPermissionsFlag(t *testing.T) {
 		}
 		for _, tc := range cases {
 			args := tc.args
-			if c.name == "backup" {
+			switch c.name {
+			case "backup":
 				args = append([]string{"--to", "copy.db"}, args...)
+			case "notifications":
+				args = append([]string{"list"}, args...)
 			}
 			o, err := parseCommand(c, args, io.Discard)
 			if err != nil {

@@ -60,8 +60,15 @@ type Config struct {
 	// Server bounds each connection; zero fields take restjson's defaults.
 	Server restjson.ServerLimits
 
-	Service  service.Config
-	LogLevel slog.Level
+	Service service.Config
+	// SNSEndpoint is the SNS endpoint notifications are published to; empty
+	// leaves it to the AWS SDK (AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL, or
+	// AWS's own for each topic's region).
+	SNSEndpoint string
+	// NotificationAttempts is how many attempts a notification gets before
+	// it is parked; 0 means notify.DefaultMaxAttempts.
+	NotificationAttempts int
+	LogLevel             slog.Level
 	// LogFormat is how log lines are written to Main.Out: "text" (the
 	// default, key=value pairs) or "json" (one JSON object per line).
 	LogFormat string
@@ -270,8 +277,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.bg.Add(1)
 		go m.serveMetrics()
 	}
-	m.bg.Add(1)
+	m.bg.Add(2)
 	go m.purge(svc)
+	go m.deliver()
 	return nil
 }
 

@@ -69,7 +69,7 @@ var copiedTables = []copiedTable{
 	{name: "resource_policies", cols: cols("seq", kindInt, "account", kindText, "plan_name", kindText, "policy_id", kindText,
 		"created_time", kindInt, "doc", kindText), keys: 1, every: 1, identity: "seq"},
 	{name: "incident_records", cols: cols("account", kindText, "arn", kindText, "status", kindText, "impact", kindInt,
-		"created_by", kindText, "creation_time", kindInt, "dedupe_string", kindText, "doc", kindText, "next_item_seq", kindInt),
+		"created_by", kindText, "creation_time", kindInt, "dedupe_string", kindText, "doc", kindText, "next_item_seq", kindInt, "next_change_seq", kindInt),
 		keys: 2, every: sampleEvery},
 	// The embedded schema names an event's record by the record's id.
 	{name: "timeline_events", cols: cols("seq", kindInt, "account", kindText, "incident_arn", kindText, "event_id", kindText,
@@ -80,8 +80,10 @@ var copiedTables = []copiedTable{
 		"doc", kindText), keys: 3, every: sampleEvery},
 	{name: "idempotency_records", cols: cols("account", kindText, "operation", kindText, "token", kindText,
 		"request_hash", kindBlob, "result", kindBlob, "created_at", kindInt), keys: 3, every: sampleEvery},
-	{name: "outbox", cols: cols("id", kindInt, "account", kindText, "incident_arn", kindText, "detail_type", kindText,
-		"payload", kindBlob, "created_at", kindInt, "delivered_at", kindNullInt), keys: 1, every: sampleEvery, identity: "id"},
+	{name: "deliveries", cols: cols("id", kindText, "topic", kindText, "account", kindText, "incident_arn", kindText, "seq", kindInt,
+		"detail_type", kindText, "message", kindBlob, "attributes", kindText, "created_at", kindInt, "state", kindText,
+		"attempts", kindInt, "next_attempt", kindInt, "last_error", kindText, "delivered_at", kindNullInt,
+		"claimed_by", kindText, "claimed_until", kindNullInt), keys: 2, every: sampleEvery},
 	{name: "findings", cols: cols("account", kindText, "id", kindText, "start_time", kindInt, "end_time", kindNullInt,
 		"doc", kindText), keys: 2, every: sampleEvery},
 	{name: "leases", cols: cols("name", kindText, "holder", kindText, "expires_at", kindInt), keys: 1, every: 1},
@@ -102,7 +104,7 @@ var postgresOnlyTables = []string{"locks"}
 // (page tokens and replayed clientTokens keep working), keeping every value
 // as it is (documents byte for byte, but those of incident records and
 // timeline events, which it completes from their columns), timeline and resource policy sequence
-// numbers, related item positions, outbox ids. It then advances the
+// numbers, related item positions, notification deliveries and their state. It then advances the
 // PostgreSQL identity sequences past the copied values (and past values
 // SQLite has handed out before, so that none is reused), and checks the copy
 // before committing: the row count of every table, and a sample of rows

@@ -109,13 +109,3 @@ type PagerDutyIncidentDetail struct {
 	AutoResolve *bool   `json:"autoResolve,omitempty"`
 	SecretID    *string `json:"secretId,omitempty"`
 }
-
-// OutboxMessage is a notification to deliver about an incident, written in
-// the same transaction as the change it describes.
-type OutboxMessage struct {
-	Account     string
-	IncidentARN string
-	DetailType  string // e.g. "SSM Incident Record Update"
-	Payload     []byte // the event, JSON
-	CreatedTime time.Time
-}

@@ -205,8 +205,49 @@ type Store interface {
 	// given.
 	ListFindings(ctx context.Context, account string, from, to, now time.Time, after *FindingCursor, limit int) ([]*Finding, error)
 
-	// AddOutboxMessage queues a notification.
-	AddOutboxMessage(ctx context.Context, m *OutboxMessage) error
+	// NextChangeSeq numbers a change of an incident record that is to be
+	// notified: 1 for the record's first, one more for each next, never the
+	// same twice for one record, in the order of the transactions that
+	// call it (it locks the record until the transaction ends).
+	// ErrNotFound when there is no such record. (Record ARNs end in a
+	// time-ordered UUID and are not used twice.)
+	NextChangeSeq(ctx context.Context, account, arn string) (int64, error)
+	// AddDeliveries queues deliveries, in the transaction of the change
+	// they announce: pending, with no attempts, due at their CreatedTime,
+	// whatever their state members hold. ErrConflict when an (ID, Topic) is
+	// taken, and nothing of the call is stored. They outlive their record
+	// and their account's data (DeleteIncidentRecord, DeleteAccountData): a
+	// change that was acknowledged is announced.
+	AddDeliveries(ctx context.Context, ds []*Delivery) error
+	// ClaimDeliveries claims for holder, until until, up to limit pending
+	// deliveries due at now, and returns them with their state, in Seq
+	// order. Of the deliveries of one incident to one topic it claims only
+	// the pending one of the lowest Seq, and only when no other holder's
+	// claim on it lasts past now: deliveries to a topic go out in the
+	// order of the incident's changes, one at a time, and a delivery is
+	// claimed by one holder at a time. (Delivered and parked ones hold
+	// nothing up.) A claim until t has ended at t; a holder may claim its
+	// own claimed deliveries again. Of more candidates than limit, which it
+	// takes is the engine's choice. It returns only deliveries whose
+	// transaction is durable.
+	ClaimDeliveries(ctx context.Context, holder string, now, until time.Time, limit int) ([]*Delivery, error)
+	// DeliveryDelivered records that the delivery (id, topic) was accepted
+	// at t, and ends its claim. ErrNotFound when there is no such delivery.
+	DeliveryDelivered(ctx context.Context, id, topic string, t time.Time) error
+	// DeliveryFailed records a failed attempt of the delivery (id, topic):
+	// one more attempt, lastError, due again at next, or parked when park;
+	// it ends its claim. ErrNotFound when there is no such delivery. The
+	// caller records the outcome of its own claim only.
+	DeliveryFailed(ctx context.Context, id, topic, lastError string, next time.Time, park bool) error
+	// RetryDelivery makes a parked delivery pending again, due at now, its
+	// attempts counted from zero. ErrNotFound when there is no such
+	// parked delivery.
+	RetryDelivery(ctx context.Context, id, topic string, now time.Time) error
+	// ListDeliveries returns up to limit deliveries matching f, newest
+	// first (by CreatedTime, then ID and Topic).
+	ListDeliveries(ctx context.Context, f DeliveryFilter, limit int) ([]*Delivery, error)
+	// PurgeDeliveries deletes deliveries delivered before t.
+	PurgeDeliveries(ctx context.Context, before time.Time) (int64, error)
 
 	// AcquireLease takes, or renews, the lease called name for holder until
 	// until, when it is free at now: never taken, expired, or holder's

@@ -217,3 +217,36 @@ func NewServer(h http.Handler) *http.Server {
 		MaxHeaderBytes:    16 << 10,
 	}
 }
+
+// Deliveries registers the metrics of notification deliveries and returns
+// what the dispatcher reports to. Call it once.
+func (m *Metrics) Deliveries() *Deliveries {
+	d := &Deliveries{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "incidentd_notification_attempts_total",
+			Help: "Attempts to publish a notification to an SNS topic, by outcome: sent, retried (failed, to be tried again) or parked (failed for the last time).",
+		}, []string{"destination", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "incidentd_notification_publish_duration_seconds",
+			Help:    "Time a publish to an SNS topic took, failed ones included.",
+			Buckets: latencyBuckets,
+		}, []string{"destination"}),
+	}
+	for _, o := range []string{"sent", "retried", "parked"} {
+		d.attempts.WithLabelValues("sns", o)
+	}
+	m.Registry.MustRegister(d.attempts, d.latency)
+	return d
+}
+
+// Deliveries are the metrics of notification deliveries.
+type Deliveries struct {
+	attempts *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// Attempted implements notify.Observer.
+func (d *Deliveries) Attempted(outcome string, took time.Duration) {
+	d.attempts.WithLabelValues("sns", outcome).Inc()
+	d.latency.WithLabelValues("sns").Observe(took.Seconds())
+}

@@ -79,9 +79,9 @@ type Options struct {
 // transaction's next statement or with its COMMIT, in one round trip (see
 // txn.go, which lists them). BEGIN goes with the first statement. An
 // UpdateIncidentRecord with a clientToken (claim, read of the record, its
-// write, the timeline event, the outbox message, the token's result) so
-// costs three round trips: BEGIN with the claim, the locked read, and the
-// writes with COMMIT. A deferred write that fails fails the transaction,
+// write, the timeline event, the deliveries, the token's result) so costs
+// three round trips: BEGIN with the claim, the locked read, and the writes
+// with COMMIT; a NextChangeSeq, whose number the call returns, adds one. A deferred write that fails fails the transaction,
 // with the error its call would have returned.
 //
 // A database error inside a Tx that is not one of the store's answers

@@ -27,9 +27,10 @@ func (s *Store) UpdateReplicationSet(ctx context.Context, account string, fn fun
 // accountTables are the tables that hold an account's data, in the order
 // DeleteAccountData deletes them: a resource before what belongs to it, so
 // that a transaction that wrote under a resource it had read (forRead) has
-// ended, and its writes are seen, by the time these are deleted.
+// ended, and its writes are seen, by the time these are deleted. The
+// deliveries are not among them: they outlive the account's data.
 var accountTables = []string{"replication_sets", "response_plans", "incident_records", "tags", "timeline_events",
-	"related_items", "resource_policies", "idempotency_records", "outbox", "findings", "locks"}
+	"related_items", "resource_policies", "idempotency_records", "findings", "locks"}
 
 // DeleteAccountData implements domain.Store. The set's row is locked first,
 // from the check until the transaction ends: a transaction that read the

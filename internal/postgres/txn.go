@@ -54,8 +54,9 @@ import (
 //     is sent: ON CONFLICT makes them unable to fail on a duplicate;
 //   - AddTimelineEvent: its event id is generated and unique; a duplicate
 //     (ErrConflict) fails the transaction (see below);
-//   - AddOutboxMessage, PutIdempotencyRecord and PutFinding (an insert with
-//     a generated key, and upserts);
+//   - AddDeliveries, PutIdempotencyRecord and PutFinding (an insert with
+//     generated keys, and upserts): a duplicate delivery (ErrConflict)
+//     fails the transaction, as a duplicate timeline event does;
 //   - DeleteTimelineEvent and DeleteIncidentRecord (deleting a missing row
 //     is no error), the deletes of a plan's tags and policies after the
 //     delete of its row in DeleteResponsePlan, and the deletes of
@@ -69,11 +70,13 @@ import (
 // call needs or which can answer ErrConflict or ErrNotFound (the inserts of
 // the Create* methods and PutResourcePolicy, AddRelatedItem,
 // RemoveRelatedItem, DeleteResourcePolicy, the delete of a plan's row,
-// ClaimIdempotencyRecord, PurgeIdempotencyRecords, AcquireLease, Secret,
-// the lock rows). Outside a transaction nothing is deferred: a call that
-// writes one statement sends it as an autocommit statement, one that
-// writes more runs a transaction of its own (whose BEGIN, deferred writes
-// and COMMIT are batched as above).
+// ClaimIdempotencyRecord, PurgeIdempotencyRecords, NextChangeSeq,
+// ClaimDeliveries, DeliveryDelivered, DeliveryFailed, RetryDelivery,
+// PurgeDeliveries, AcquireLease, Secret, the lock rows). Outside a
+// transaction nothing is deferred: a call that writes one statement sends
+// it as an autocommit statement, one that writes more runs a transaction
+// of its own (whose BEGIN, deferred writes and COMMIT are batched as
+// above).
 //
 // Failure of a deferred write. It comes with the batch that sends it: with
 // a later statement, or with COMMIT. The statement fails as the call would

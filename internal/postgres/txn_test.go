@@ -81,8 +81,8 @@ func txEvent(r *domain.IncidentRecord, id string) *domain.TimelineEvent {
 
 // update is the transaction of a durable UpdateIncidentRecord (the service's
 // idempotent and updateIncidentRecord): with a token, the claim of the
-// token, the record's update, its timeline event and outbox message, and
-// the token's result; without one, the same less the token's statements.
+// token, the record's update, its timeline event and delivery, and the
+// token's result; without one, the same less the token's statements.
 func update(ctx context.Context, s *postgres.Store, r *domain.IncidentRecord, token, eventID, title string) error {
 	return s.Tx(ctx, func(ctx context.Context) error {
 		rec := &domain.IdempotencyRecord{Account: r.Account, Operation: "UpdateIncidentRecord", Token: token, RequestHash: []byte(title), CreatedTime: t0}
@@ -104,7 +104,7 @@ func update(ctx context.Context, s *postgres.Store, r *domain.IncidentRecord, to
 		if err := s.AddTimelineEvent(ctx, txEvent(r, eventID)); err != nil {
 			return err
 		}
-		if err := s.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: r.Account, IncidentARN: r.ARN, DetailType: domain.EventRecordUpdate, Payload: []byte(`{}`), CreatedTime: t0}); err != nil {
+		if err := s.AddDeliveries(ctx, []*domain.Delivery{txDelivery(r, eventID)}); err != nil {
 			return err
 		}
 		if token == "" {
@@ -113,6 +113,11 @@ func update(ctx context.Context, s *postgres.Store, r *domain.IncidentRecord, to
 		rec.Result = []byte(`{}`)
 		return s.PutIdempotencyRecord(ctx, rec)
 	})
+}
+
+func txDelivery(r *domain.IncidentRecord, id string) *domain.Delivery {
+	return &domain.Delivery{ID: id, Topic: "arn:aws:sns:us-east-1:" + r.Account + ":topic", Account: r.Account, IncidentARN: r.ARN, Seq: 1,
+		DetailType: domain.EventRecordUpdate, Message: []byte(`{}`), CreatedTime: t0}
 }
 
 // count returns how many rows of table the account has.
@@ -165,8 +170,8 @@ func TestUpdateIncidentRecordRoundTrips(t *testing.T) {
 	if n := count(t, s, "timeline_events"); n != 10 {
 		t.Fatalf("%d events, want 10", n)
 	}
-	if n := count(t, s, "outbox"); n != 10 {
-		t.Fatalf("%d outbox messages, want 10", n)
+	if n := count(t, s, "deliveries"); n != 10 {
+		t.Fatalf("%d deliveries, want 10", n)
 	}
 	rec, err := s.GetIdempotencyRecord(ctx, acct, "UpdateIncidentRecord", "tok-4")
 	if err != nil || string(rec.Result) != `{}` {
@@ -209,8 +214,8 @@ func TestDeferredWriteFailureFailsTx(t *testing.T) {
 		if n := count(t, s, "timeline_events"); n != 1 {
 			t.Fatalf("%s: %d events, want 1", what, n)
 		}
-		if n := count(t, s, "outbox"); n != 0 {
-			t.Fatalf("%s: %d outbox messages, want 0", what, n)
+		if n := count(t, s, "deliveries"); n != 0 {
+			t.Fatalf("%s: %d deliveries, want 0", what, n)
 		}
 		if _, err := s.GetIdempotencyRecord(ctx, acct, "UpdateIncidentRecord", "tok"); !errors.Is(err, domain.ErrNotFound) {
 			t.Fatalf("%s: the token's record: %v", what, err)
@@ -238,7 +243,7 @@ func TestDeferredWriteFailureFailsTx(t *testing.T) {
 			return err
 		}
 		_, readErr = s.GetIncidentRecord(ctx, acct, r.ARN)
-		return s.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: acct, IncidentARN: r.ARN, DetailType: "x", CreatedTime: t0})
+		return s.AddDeliveries(ctx, []*domain.Delivery{txDelivery(r, "x")})
 	})
 	if !errors.Is(err, domain.ErrConflict) {
 		t.Fatalf("Tx with a duplicate event sent with a read: %v", err)

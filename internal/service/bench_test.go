@@ -159,7 +159,8 @@ func BenchmarkGetResponsePlan32Clients(b *testing.B) {
 // through the store, group-committed and fsynced like every write
 // ("sigv4+decode+one-row", the least any durable write costs here); beside
 // them durable StartIncident ("start") and CreateTimelineEvent
-// ("timeline"). Each runs with SDK clients ("sdk") and with lean clients
+// ("timeline"), and UpdateIncidentRecord of incidents that notify two SNS
+// topics ("durable-notifying"). Each runs with SDK clients ("sdk") and with lean clients
 // ("lean": one signed HTTP request each, see leanClient), which leave the
 // server more of the machine's two cores. At the end it prints each
 // operation's throughput as a share of the floor and of the ceiling of the
@@ -201,12 +202,21 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 		srv.Endpoint = baseline.URL
 		return runUpdates(b, srv, lean, arns)
 	}
-	// incidents starts a server with 64 incidents from one plan.
-	incidents := func(b *testing.B) (srv *testserver.Server, plan string, arns []string) {
+	// incidents starts a server with 64 incidents from one plan, whose
+	// incidents notify targets.
+	incidents := func(b *testing.B, targets ...string) (srv *testserver.Server, plan string, arns []string) {
 		srv = testserver.Start(b, testserver.WithMetrics)
 		c := srv.A()
 		setUp(b, c)
-		plan = createPlan(b, c, "bench")
+		tmpl := &types.IncidentTemplate{Title: aws.String("bench"), Impact: aws.Int32(3)}
+		for _, t := range targets {
+			tmpl.NotificationTargets = append(tmpl.NotificationTargets, &types.NotificationTargetItemMemberSnsTopicArn{Value: t})
+		}
+		out, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{Name: aws.String("bench"), IncidentTemplate: tmpl})
+		if err != nil {
+			b.Fatal(err)
+		}
+		plan = aws.ToString(out.Arn)
 		for range 64 {
 			out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
 			if err != nil {
@@ -238,13 +248,23 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer store.Close()
+			var n atomic.Int64
 			return against(b, lean, func(in *model.UpdateIncidentRecordInput) error {
-				return store.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: testserver.AccountA, IncidentARN: *in.Arn,
-					DetailType: "SSM Incident Record Update", Payload: []byte(`{}`), CreatedTime: time.Now()})
+				return store.AddDeliveries(ctx, []*domain.Delivery{{ID: uuid.NewString(), Topic: "arn:aws:sns:us-east-1:" + testserver.AccountA + ":t",
+					Account: testserver.AccountA, IncidentARN: *in.Arn, Seq: n.Add(1), DetailType: "SSM Incident Record Update",
+					Message: []byte(`{}`), CreatedTime: time.Now()}})
 			})
 		})
 		run(clients+"/durable", func(b *testing.B) float64 {
 			srv, _, arns := incidents(b)
+			rate := runUpdates(b, srv, lean, arns)
+			reportCommits(b, srv)
+			return rate
+		})
+		// Each update also queues its notification to two topics (which
+		// nobody publishes: the server has no SNS credentials here).
+		run(clients+"/durable-notifying", func(b *testing.B) float64 {
+			srv, _, arns := incidents(b, "arn:aws:sns:us-east-1:"+testserver.AccountA+":one", "arn:aws:sns:us-east-1:"+testserver.AccountA+":two")
 			rate := runUpdates(b, srv, lean, arns)
 			reportCommits(b, srv)
 			return rate
@@ -268,7 +288,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 			continue
 		}
 		fmt.Printf("%s clients: one-row floor %.0f req/s, %.2f of the ceiling (%.0f req/s)\n", clients, floor, floor/ceiling, ceiling)
-		for _, op := range []string{"durable", "start", "timeline"} {
+		for _, op := range []string{"durable", "durable-notifying", "start", "timeline"} {
 			if r := rates[clients+"/"+op]; r > 0 {
 				fmt.Printf("  %-8s %6.0f req/s: %.2f of the floor, %.2f of the ceiling\n", op, r, r/floor, r/ceiling)
 			}

@@ -136,7 +136,7 @@ func idemNotifications(t *testing.T, srv *testserver.Server, incident, detailTyp
 			t.Fatal(err)
 		}
 		defer conn.Close(ctx)
-		if err := conn.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE incident_arn = $1 AND detail_type = $2`, incident, detailType).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, `SELECT COUNT(DISTINCT id) FROM deliveries WHERE incident_arn = $1 AND detail_type = $2`, incident, detailType).Scan(&n); err != nil {
 			t.Fatalf("count notifications: %v", err)
 		}
 		return n
@@ -146,7 +146,7 @@ func idemNotifications(t *testing.T, srv *testserver.Server, incident, detailTyp
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.QueryRow(`SELECT COUNT(*) FROM outbox WHERE incident_arn = ? AND detail_type = ?`, incident, detailType).Scan(&n); err != nil {
+	if err := db.QueryRow(`SELECT COUNT(DISTINCT id) FROM deliveries WHERE incident_arn = ? AND detail_type = ?`, incident, detailType).Scan(&n); err != nil {
 		t.Fatalf("count notifications: %v", err)
 	}
 	return n

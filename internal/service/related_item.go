@@ -137,6 +137,9 @@ func (s *Service) updateRelatedItems(ctx context.Context, in *model.UpdateRelate
 	if err := s.store.AddTimelineEvent(ctx, e); err != nil {
 		return nil, notFoundAs(err, incidentNotFound, r.ARN)
 	}
+	if err := s.notify(ctx, r, domain.EventRecordUpdate, data.ModifiedAttributes, now); err != nil {
+		return nil, notFoundAs(err, incidentNotFound, r.ARN)
+	}
 	return &model.UpdateRelatedItemsOutput{}, nil
 }
 

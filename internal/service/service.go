@@ -31,6 +31,9 @@ type Config struct {
 	// ResourcePoliciesPerPlan is how many resource policies one response
 	// plan may have; zero means DefaultResourcePoliciesPerPlan.
 	ResourcePoliciesPerPlan int
+	// Region is the region the notifications' events name; empty means
+	// DefaultRegion.
+	Region string
 }
 
 // Service carries out the operations on a Store.

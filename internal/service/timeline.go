@@ -72,7 +72,7 @@ func (s *Service) recordStart(ctx context.Context, r *domain.IncidentRecord, td 
 	if err := s.store.AddTimelineEvent(ctx, automaticEvent(r, eventType, eventTime, data, now)); err != nil {
 		return err
 	}
-	return s.queueNotification(ctx, r, domain.EventIncidentStart, data, now)
+	return s.notify(ctx, r, domain.EventIncidentStart, nil, now)
 }
 
 // recordUpdate writes the update event of an incident and queues its notification.
@@ -81,36 +81,7 @@ func (s *Service) recordUpdate(ctx context.Context, r *domain.IncidentRecord, ch
 	if err := s.store.AddTimelineEvent(ctx, automaticEvent(r, domain.EventRecordUpdate, now, data, now)); err != nil {
 		return err
 	}
-	return s.queueNotification(ctx, r, domain.EventRecordUpdate, data, now)
-}
-
-// notificationDetail is the detail of a queued notification: the event's
-// data plus the record's notification targets and chat channel as they
-// were when the change happened.
-type notificationDetail struct {
-	Event               any      `json:"event"`
-	NotificationTargets []string `json:"notificationTargets,omitempty"`
-	ChatbotSns          []string `json:"chatbotSns,omitempty"`
-}
-
-// queueNotification queues the notification of a change to r for the SNS
-// topics that r names at the time of the change. With no topic there is no
-// one to notify and nothing is queued.
-func (s *Service) queueNotification(ctx context.Context, r *domain.IncidentRecord, detailType string, data any, now time.Time) error {
-	d := notificationDetail{Event: data, NotificationTargets: r.NotificationTargets}
-	if r.ChatChannel != nil {
-		d.ChatbotSns = r.ChatChannel.ChatbotSNS
-	}
-	if len(d.NotificationTargets) == 0 && len(d.ChatbotSns) == 0 {
-		return nil
-	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	return s.store.AddOutboxMessage(ctx, &domain.OutboxMessage{
-		Account: r.Account, IncidentARN: r.ARN, DetailType: detailType, Payload: b, CreatedTime: now,
-	})
+	return s.notify(ctx, r, domain.EventRecordUpdate, changes, now)
 }
 
 func timelineEventNotFound(id string) error {

@@ -36,7 +36,7 @@ func (s *Store) DeleteAccountData(ctx context.Context, account string, check fun
 		if _, err := tx.ExecContext(ctx, `DELETE FROM timeline_events WHERE incident IN (SELECT id FROM incident_records WHERE account = ?)`, account); err != nil {
 			return err
 		}
-		for _, table := range []string{"replication_sets", "response_plans", "tags", "incident_records", "related_items", "idempotency_records", "outbox", "findings", "resource_policies"} {
+		for _, table := range []string{"replication_sets", "response_plans", "tags", "incident_records", "related_items", "idempotency_records", "findings", "resource_policies"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE account = ?`, account); err != nil {
 				return err
 			}

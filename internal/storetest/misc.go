@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -10,27 +9,6 @@ import (
 
 	"github.com/incidentd/incidentd/internal/domain"
 )
-
-func outboxCases() []testCase {
-	return []testCase{
-		{"Add", func(t *testing.T, s domain.Store) {
-			ctx := t.Context()
-			r := createIncident(t, s, newIncident(acctA, "one", at(0)))
-			for i := range 3 {
-				must(t, s.AddOutboxMessage(ctx, &domain.OutboxMessage{
-					Account: acctA, IncidentARN: r.ARN, DetailType: domain.EventRecordUpdate, Payload: []byte(`{"n":1}`), CreatedTime: at(i),
-				}), "AddOutboxMessage %d", i)
-			}
-			// Inside a transaction, with the change it describes.
-			must(t, s.Tx(ctx, func(ctx context.Context) error {
-				if err := s.UpdateIncidentRecord(ctx, acctA, r.ARN, func(r *domain.IncidentRecord) error { r.Title = "t"; return nil }); err != nil {
-					return err
-				}
-				return s.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: acctA, IncidentARN: r.ARN, DetailType: domain.EventRecordUpdate, Payload: []byte(`{}`), CreatedTime: at(5)})
-			}), "Tx with AddOutboxMessage")
-		}},
-	}
-}
 
 func secretCases() []testCase {
 	return []testCase{

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -103,11 +104,17 @@ func replicationSetCases() []testCase {
 			must(t, s.DeleteAccountData(ctx, acctA, func(rs *domain.ReplicationSet) error { g.see(rs, a.rs); return nil }), "DeleteAccountData")
 			g.check(t, a.rs, "the set check is given")
 			a.checkGone(t, s)
+			// Deliveries outlive their account's data, and still go out.
+			checkStored(t, s, a.delivery, "after DeleteAccountData")
+			check(t, byKey(claim(t, s, "A", at(100), at(200), 10)), byKey([]*domain.Delivery{a.delivery, b.delivery}), "ClaimDeliveries after DeleteAccountData")
+			markDelivered(t, s, a.delivery, at(101))
+			markDelivered(t, s, b.delivery, at(101))
 			b.checkPresent(t, s)
 			// The account starts over: nothing of its former data is left
 			// to clash with.
 			a2 := populateAccount(t, s, acctA)
 			a2.checkPresent(t, s)
+			checkStored(t, s, a.delivery, "after the account started over")
 		}},
 		{"DeleteAccountDataRefused", func(t *testing.T, s domain.Store) {
 			a := populateAccount(t, s, acctA)
@@ -138,6 +145,7 @@ type accountData struct {
 	item     domain.RelatedItem
 	idem     *domain.IdempotencyRecord
 	finding  *domain.Finding
+	delivery *domain.Delivery
 }
 
 func populateAccount(t *testing.T, s domain.Store, account string) *accountData {
@@ -160,7 +168,15 @@ func populateAccount(t *testing.T, s domain.Store, account string) *accountData 
 	must(t, s.AddTimelineEvent(ctx, d.event), "AddTimelineEvent %s", account)
 	must(t, s.PutIdempotencyRecord(ctx, d.idem), "PutIdempotencyRecord %s", account)
 	must(t, s.PutFinding(ctx, d.finding), "PutFinding %s", account)
-	must(t, s.AddOutboxMessage(ctx, &domain.OutboxMessage{Account: account, IncidentARN: d.incident.ARN, DetailType: domain.EventRecordUpdate, Payload: []byte(`{}`), CreatedTime: at(11)}), "AddOutboxMessage %s", account)
+	// The delivery of a change of the incident. Deliveries outlive their
+	// account's data: its id is one a former one of the account has not.
+	seq, err := s.NextChangeSeq(ctx, account, d.incident.ARN)
+	must(t, err, "NextChangeSeq %s", account)
+	former, err := s.ListDeliveries(ctx, domain.DeliveryFilter{IncidentARN: d.incident.ARN}, 1000)
+	must(t, err, "ListDeliveries %s", account)
+	d.delivery = newDelivery(d.incident, seq, "arn:aws:sns:us-east-1:"+account+":topic", at(11))
+	d.delivery.ID = fmt.Sprintf("%s-delivery-%d", account, len(former)+1)
+	must(t, s.AddDeliveries(ctx, []*domain.Delivery{d.delivery}), "AddDeliveries %s", account)
 	return d
 }
 
@@ -245,4 +261,5 @@ func (d *accountData) checkPresent(t *testing.T, s domain.Store) {
 	fs, err := s.GetFindings(ctx, acct, []string{d.finding.ID})
 	must(t, err, "GetFindings %s", acct)
 	check(t, fs, []*domain.Finding{d.finding}, "findings of %s", acct)
+	checkStored(t, s, d.delivery, "delivery of "+acct)
 }

@@ -50,7 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Timeline", timelineCases()},
 		{"RelatedItem", relatedItemCases()},
 		{"Finding", findingCases()},
-		{"Outbox", outboxCases()},
+		{"Deliveries", deliveryCases()},
 		{"Secret", secretCases()},
 		{"Lease", leaseCases()},
 		{"Tx", txCases()},

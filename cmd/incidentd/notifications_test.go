@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
+	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
+
+	"github.com/incidentd/incidentd/internal/testserver"
+)
+
+// closedAddr is an address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// notifyingIncident creates a replication set and a plan notifying topic,
+// starts an incident from it and resolves it: two notified changes.
+func notifyingIncident(t *testing.T, c *ssmincidents.Client, topic string) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := c.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{Name: aws.String("notifying"),
+		IncidentTemplate: &types.IncidentTemplate{Title: aws.String("Checkout is down"), Impact: aws.Int32(2),
+			NotificationTargets: []types.NotificationTargetItem{&types.NotificationTargetItemMemberSnsTopicArn{Value: topic}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plan.Arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.IncidentRecordArn)
+	if _, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: &arn, Status: types.IncidentRecordStatusResolved}); err != nil {
+		t.Fatal(err)
+	}
+	return arn
+}
+
+// notificationsCLI runs incidentd notifications with args on data and
+// returns its output.
+func notificationsCLI(t *testing.T, data string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(binary, append(append([]string{"notifications"}, args...), "--data", data)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("incidentd notifications %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestNotificationsSurviveKill9: changes acknowledged while SNS cannot be
+// reached are announced after a kill -9 and a restart that can reach it,
+// in order, once each; incidentd notifications lists them on the
+// database, pending while the server is down and delivered after.
+func TestNotificationsSurviveKill9(t *testing.T) {
+	moto := testserver.StartMoto(t)
+	topic, queue := moto.TopicWithQueue("incidents")
+	data := dataDir(t)
+	env := append(rootEnv(), testserver.MotoCredentials...)
+	p := startServerArgs(t, data, freeAddr(t), []string{"--sns-endpoint", "http://" + closedAddr(t)}, env...)
+	incident := notifyingIncident(t, client(p.endpoint, testKey, testSecret), topic)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+
+	pending := notificationsCLI(t, data, "list", "--state", "pending")
+	if n := strings.Count(pending, incident); n != 2 || !strings.Contains(pending, topic) {
+		t.Fatalf("pending after kill -9 (%d of the incident):\n%s", n, pending)
+	}
+
+	p = startServerArgs(t, data, freeAddr(t), []string{"--sns-endpoint", moto.Endpoint}, env...)
+	got := moto.Receive(queue, 2, 60*time.Second)
+	if len(got) != 2 {
+		t.Fatalf("%d messages after the restart, want 2", len(got))
+	}
+	for i, m := range got {
+		var e struct {
+			DetailType string `json:"detail-type"`
+			Resources  []string
+			Detail     struct{ Sequence int64 }
+		}
+		if err := json.Unmarshal([]byte(m.Message), &e); err != nil || e.Detail.Sequence != int64(i+1) || e.Resources[0] != incident {
+			t.Errorf("message %d: %s (%v)", i, m.Message, err)
+		}
+	}
+	if more := moto.Receive(queue, 1, 2*time.Second); len(more) != 0 {
+		t.Errorf("a message came twice: %+v", more)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(notificationsCLI(t, data, "list", "--state", "delivered"), incident) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not listed as delivered:\n%s", notificationsCLI(t, data, "list"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop(t, p)
+}
+
+// TestNotificationsRetryParked: a notification to a topic that does not
+// exist is parked after its attempts; once the topic exists,
+// incidentd notifications retry delivers it.
+func TestNotificationsRetryParked(t *testing.T) {
+	moto := testserver.StartMoto(t)
+	// moto's account is the one of the topics it creates.
+	topic := "arn:aws:sns:us-east-1:123456789012:later"
+	data := dataDir(t)
+	env := append(rootEnv(), testserver.MotoCredentials...)
+	p := startServerArgs(t, data, freeAddr(t), []string{"--sns-endpoint", moto.Endpoint, "--notification-attempts", "1"}, env...)
+	notifyingIncident(t, client(p.endpoint, testKey, testSecret), topic)
+	var parked string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		parked = notificationsCLI(t, data, "list", "--state", "parked")
+		if strings.Count(parked, topic) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing parked:\n%s", notificationsCLI(t, data, "list"))
+		}
+	}
+	if !strings.Contains(parked, "last error:") {
+		t.Errorf("a parked notification without its error:\n%s", parked)
+	}
+	// The start's: the oldest, listed last.
+	var id string
+	for _, line := range strings.Split(parked, "\n") {
+		if strings.Contains(line, "SSM Incident Start") {
+			id = strings.Fields(line)[1]
+		}
+	}
+	show := notificationsCLI(t, data, "show", id)
+	if !strings.Contains(show, `"state": "parked"`) || !strings.Contains(show, `"detail-type": "SSM Incident Start"`) {
+		t.Errorf("show %s:\n%s", id, show)
+	}
+	// The topic comes into being; the parked start is delivered on retry.
+	if _, err := moto.SNS.CreateTopic(context.Background(), &sns.CreateTopicInput{Name: aws.String("later")}); err != nil {
+		t.Fatal(err)
+	}
+	_, queue := moto.TopicWithQueue("later")
+	if out := notificationsCLI(t, data, "retry", id); !strings.Contains(out, "pending again") {
+		t.Errorf("retry: %s", out)
+	}
+	got := moto.Receive(queue, 1, 30*time.Second)
+	if len(got) != 1 || !strings.Contains(got[0].Message, `"sequence":1`) {
+		t.Fatalf("after the retry: %+v", got)
+	}
+	// Retrying what is not parked is refused.
+	out, err := exec.Command(binary, "notifications", "retry", id, "--data", data).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no parked delivery") {
+		t.Errorf("a second retry: %v\n%s", err, out)
+	}
+	stop(t, p)
+}

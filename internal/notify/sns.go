@@ -1,0 +1,68 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go/logging"
+)
+
+// SNS publishes to SNS topics through the AWS SDK, to the region of each
+// topic's ARN.
+type SNS struct {
+	client *sns.Client
+}
+
+// NewSNS returns an SNS publisher configured as AWS clients are: the
+// standard credential chain (AWS_ACCESS_KEY_ID and the rest, shared files,
+// roles), and endpoint as the SNS endpoint, or else the standard
+// AWS_ENDPOINT_URL_SNS or AWS_ENDPOINT_URL, or else AWS's own.
+func NewSNS(ctx context.Context, endpoint string) (*SNS, aws.Config, error) {
+	// The SDK's own log lines (such as its falling back from IMDSv2 while
+	// it looks for an instance role) are not the server's to print.
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(logging.Nop{}))
+	if err != nil {
+		return nil, cfg, err
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // each publish names its topic's region
+	}
+	client := sns.NewFromConfig(cfg, func(o *sns.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		// The dispatcher retries with its own backoff; the SDK's retries
+		// would only hold a publish slot longer.
+		o.RetryMaxAttempts = 1
+	})
+	return &SNS{client: client}, cfg, nil
+}
+
+// Publish implements Publisher.
+func (p *SNS) Publish(ctx context.Context, topic string, message []byte, attributes map[string]string) error {
+	region, err := topicRegion(topic)
+	if err != nil {
+		return err
+	}
+	attrs := make(map[string]types.MessageAttributeValue, len(attributes))
+	for k, v := range attributes {
+		attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+	}
+	_, err = p.client.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(string(message)), MessageAttributes: attrs},
+		func(o *sns.Options) { o.Region = region })
+	return err
+}
+
+// topicRegion is the region of an SNS topic's ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME.
+func topicRegion(topic string) (string, error) {
+	parts := strings.SplitN(topic, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[3] == "" {
+		return "", fmt.Errorf("%q is not the ARN of an SNS topic", topic)
+	}
+	return parts[3], nil
+}

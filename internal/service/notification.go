@@ -1,0 +1,138 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/incidentd/incidentd/internal/domain"
+)
+
+// A change of an incident is announced to each SNS topic the incident
+// names at the time of the change (its notificationTargets and its chat
+// channel's chatbotSns topics), as an SNS message whose body is an
+// EventBridge-style event: consumers written for AWS Incident Manager
+// parse it unchanged. The deliveries are written in the transaction of the
+// change; a dispatcher (package notify) publishes them.
+
+// NotificationSource is the source of every event.
+const NotificationSource = "aws.ssm-incidents"
+
+// Event is the body of a notification: the envelope EventBridge gives its
+// events, with incidentd's own members inside Detail.
+type Event struct {
+	Version    string      `json:"version"`
+	ID         string      `json:"id"`
+	DetailType string      `json:"detail-type"`
+	Source     string      `json:"source"`
+	Account    string      `json:"account"`
+	Time       string      `json:"time"`
+	Region     string      `json:"region"`
+	Resources  []string    `json:"resources"`
+	Detail     EventDetail `json:"detail"`
+}
+
+// EventDetail is the detail of an Event. IncidentTitle and
+// ModifiedAttributes are what consumers written for AWS read; the rest is
+// incidentd's.
+type EventDetail struct {
+	IncidentTitle string `json:"incidentTitle"`
+	// ModifiedAttributes are the members a change changed, status first
+	// when it changed; empty for a start.
+	ModifiedAttributes []attributeChange `json:"modifiedAttributes"`
+	// Sequence numbers the incident's notified changes from 1: per topic,
+	// messages are published in its order.
+	Sequence int64  `json:"sequence"`
+	Status   string `json:"status"`
+	Impact   int32  `json:"impact"`
+	// ModifiedBy is who made the change.
+	ModifiedBy string `json:"modifiedBy"`
+	// Source and CreatedBy tell how the incident was started.
+	Source    string `json:"incidentSource"`
+	CreatedBy string `json:"createdBy"`
+}
+
+// topics are the SNS topics a change of r is announced to, each once.
+func topics(r *domain.IncidentRecord) []string {
+	var ts []string
+	add := func(t string) {
+		if !slices.Contains(ts, t) {
+			ts = append(ts, t)
+		}
+	}
+	for _, t := range r.NotificationTargets {
+		add(t)
+	}
+	if r.ChatChannel != nil {
+		for _, t := range r.ChatChannel.ChatbotSNS {
+			add(t)
+		}
+	}
+	return ts
+}
+
+// notify queues the announcement of a change of r (detailType; the
+// members it changed, none for a start) to each topic r names. With no
+// topic there is no one to notify and nothing is queued.
+func (s *Service) notify(ctx context.Context, r *domain.IncidentRecord, detailType string, changes []attributeChange, now time.Time) error {
+	ts := topics(r)
+	if len(ts) == 0 {
+		return nil
+	}
+	seq, err := s.store.NextChangeSeq(ctx, r.Account, r.ARN)
+	if err != nil {
+		return err
+	}
+	// Time-ordered, so that the store's index of ids grows at its end; it
+	// is stored, so every attempt sends the same.
+	id := uuid.Must(uuid.NewV7()).String()
+	// Status first: consumers written for AWS read only the first.
+	changes = slices.Clone(changes)
+	slices.SortStableFunc(changes, func(a, b attributeChange) int {
+		switch {
+		case a.AttributeName == "status" && b.AttributeName != "status":
+			return -1
+		case b.AttributeName == "status" && a.AttributeName != "status":
+			return 1
+		}
+		return 0
+	})
+	if changes == nil {
+		changes = []attributeChange{}
+	}
+	modifiedBy := r.LastModifiedBy
+	if detailType == domain.EventIncidentStart {
+		modifiedBy = r.Source.CreatedBy
+	}
+	msg, err := json.Marshal(Event{
+		Version: "0", ID: id, DetailType: detailType, Source: NotificationSource, Account: r.Account,
+		Time: now.UTC().Format(time.RFC3339), Region: s.region(), Resources: []string{r.ARN},
+		Detail: EventDetail{IncidentTitle: r.Title, ModifiedAttributes: changes, Sequence: seq, Status: r.Status, Impact: r.Impact,
+			ModifiedBy: modifiedBy, Source: r.Source.Source, CreatedBy: r.Source.CreatedBy},
+	})
+	if err != nil {
+		return err
+	}
+	attrs := map[string]string{"eventType": detailType, "impact": strconv.Itoa(int(r.Impact)), "status": r.Status}
+	ds := make([]*domain.Delivery, len(ts))
+	for i, t := range ts {
+		ds[i] = &domain.Delivery{ID: id, Topic: t, Account: r.Account, IncidentARN: r.ARN, Seq: seq, DetailType: detailType,
+			Message: msg, Attributes: attrs, CreatedTime: now}
+	}
+	return s.store.AddDeliveries(ctx, ds)
+}
+
+// region is the region events name: the service's (Config.Region).
+func (s *Service) region() string {
+	if s.cfg.Region != "" {
+		return s.cfg.Region
+	}
+	return DefaultRegion
+}
+
+// DefaultRegion is the region of a service configured without one.
+const DefaultRegion = "us-east-1"

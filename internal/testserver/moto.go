@@ -1,0 +1,141 @@
+package testserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Moto is a moto_server, a real local SNS and SQS, that a test started.
+type Moto struct {
+	Endpoint string // http://127.0.0.1:PORT
+	SNS      *sns.Client
+	SQS      *sqs.Client
+	cmd      *exec.Cmd
+	t        testing.TB
+}
+
+// MotoCredentials are the credentials a server that publishes to moto
+// uses (moto takes any).
+var MotoCredentials = []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=" + Region}
+
+// StartMoto starts moto_server on a free port for the test and stops it
+// when the test ends. Without moto_server the test stops (MissingTool).
+func StartMoto(t testing.TB) *Moto {
+	t.Helper()
+	path := RequireTool(t, "moto_server", "pip install 'moto[server]'")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	m := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), t: t}
+	m.cmd = exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(m.Endpoint + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("moto_server did not answer on %s: %v", m.Endpoint, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	creds := credentials.NewStaticCredentialsProvider("testing", "testing", "")
+	m.SNS = sns.New(sns.Options{Region: Region, BaseEndpoint: aws.String(m.Endpoint), Credentials: creds})
+	m.SQS = sqs.New(sqs.Options{Region: Region, BaseEndpoint: aws.String(m.Endpoint), Credentials: creds})
+	return m
+}
+
+// Stop stops moto_server (its state is lost).
+func (m *Moto) Stop() {
+	if m.cmd.Process != nil && m.cmd.ProcessState == nil {
+		syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+		m.cmd.Wait()
+	}
+}
+
+// TopicWithQueue creates the SNS topic name and an SQS queue subscribed to
+// it (raw message delivery off: the queue receives SNS's envelope), and
+// returns the topic's ARN and the queue's URL.
+func (m *Moto) TopicWithQueue(name string) (topic, queue string) {
+	m.t.Helper()
+	ctx := context.Background()
+	tout, err := m.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
+	if err != nil {
+		m.t.Fatalf("CreateTopic %s: %v", name, err)
+	}
+	qout, err := m.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-queue")})
+	if err != nil {
+		m.t.Fatalf("CreateQueue %s: %v", name, err)
+	}
+	attrs, err := m.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: qout.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if _, err := m.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: tout.TopicArn, Protocol: aws.String("sqs"),
+		Endpoint: aws.String(attrs.Attributes["QueueArn"])}); err != nil {
+		m.t.Fatalf("Subscribe: %v", err)
+	}
+	return aws.ToString(tout.TopicArn), aws.ToString(qout.QueueUrl)
+}
+
+// SNSMessage is what an SQS queue subscribed to a topic receives: SNS's
+// envelope around the published message.
+type SNSMessage struct {
+	Type              string
+	MessageID         string `json:"MessageId"`
+	TopicArn          string
+	Message           string
+	MessageAttributes map[string]struct{ Type, Value string }
+}
+
+// Receive waits up to timeout for n messages on queue, deleting each, and
+// returns those that came (fewer when the time ran out).
+func (m *Moto) Receive(queue string, n int, timeout time.Duration) []SNSMessage {
+	m.t.Helper()
+	ctx := context.Background()
+	var out []SNSMessage
+	deadline := time.Now().Add(timeout)
+	for len(out) < n && time.Now().Before(deadline) {
+		r, err := m.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			m.t.Fatalf("ReceiveMessage: %v", err)
+		}
+		for _, msg := range r.Messages {
+			var sm SNSMessage
+			if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &sm); err != nil {
+				m.t.Fatalf("a message that is not SNS's envelope: %s", aws.ToString(msg.Body))
+			}
+			out = append(out, sm)
+			if _, err := m.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: msg.ReceiptHandle}); err != nil {
+				m.t.Fatal(err)
+			}
+		}
+	}
+	return out
+}
+
+// String names the moto for messages.
+func (m *Moto) String() string { return fmt.Sprintf("moto_server at %s", m.Endpoint) }
