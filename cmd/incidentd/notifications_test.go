@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -167,4 +169,73 @@ func TestNotificationsRetryParked(t *testing.T) {
 		t.Errorf("a second retry: %v\n%s", err, out)
 	}
 	stop(t, p)
+}
+
+// TestTwoNodesDeliverEachNotificationOnce: two incidentd processes on one
+// PostgreSQL database both dispatch; every change of incidents updated
+// through both arrives once, in order per incident.
+func TestTwoNodesDeliverEachNotificationOnce(t *testing.T) {
+	moto := testserver.StartMoto(t)
+	topic, queue := moto.TopicWithQueue("incidents")
+	dbURL := testserver.PostgresDatabase(t)
+	env := append(rootEnv(), testserver.MotoCredentials...)
+	flags := append(slices.Clone(unlimited), "--database-url", dbURL, "--sns-endpoint", moto.Endpoint)
+	a := startServerArgs(t, dataDir(t), freeAddr(t), flags, env...)
+	b := startServerArgs(t, dataDir(t), freeAddr(t), flags, env...)
+	ca, cb := client(a.endpoint, testKey, testSecret), client(b.endpoint, testKey, testSecret)
+	first := notifyingIncident(t, ca, topic)
+	ctx := context.Background()
+	plan := "arn:aws:ssm-incidents::" + testAccount + ":response-plan/notifying"
+	incidents := []string{first}
+	for range 3 {
+		out, err := cb.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: aws.String(plan)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		incidents = append(incidents, aws.ToString(out.IncidentRecordArn))
+	}
+	// Ten title changes of each, through either node in turn.
+	want := 2 + 3 // the first's start and resolution, the others' starts
+	for i := range 10 {
+		for k, arn := range incidents {
+			c := ca
+			if (i+k)%2 == 1 {
+				c = cb
+			}
+			if _, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: aws.String(arn), Title: aws.String(fmt.Sprintf("title %d", i))}); err != nil {
+				t.Fatal(err)
+			}
+			want++
+		}
+	}
+	got := moto.Receive(queue, want, 60*time.Second)
+	if more := moto.Receive(queue, 1, 3*time.Second); len(more) != 0 {
+		got = append(got, more...)
+	}
+	if len(got) != want {
+		t.Fatalf("%d messages, want %d", len(got), want)
+	}
+	seen := map[string]bool{}
+	last := map[string]int64{}
+	for _, m := range got {
+		var e struct {
+			ID        string
+			Resources []string
+			Detail    struct{ Sequence int64 }
+		}
+		if err := json.Unmarshal([]byte(m.Message), &e); err != nil {
+			t.Fatal(err)
+		}
+		if seen[e.ID] {
+			t.Errorf("message %s arrived twice", e.ID)
+		}
+		seen[e.ID] = true
+		arn := e.Resources[0]
+		if e.Detail.Sequence != last[arn]+1 {
+			t.Errorf("%s: message %d after %d", arn, e.Detail.Sequence, last[arn])
+		}
+		last[arn] = e.Detail.Sequence
+	}
+	stop(t, a)
+	stop(t, b)
 }
