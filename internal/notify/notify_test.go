@@ -50,7 +50,7 @@ func startNotifying(t *testing.T, endpoint string, configure ...func(*app.Config
 
 // planNotifying creates a response plan whose incidents notify targets
 // and whose chat channel's topics are chat, and returns its ARN.
-func planNotifying(t *testing.T, c *ssmincidents.Client, name string, targets, chat []string) string {
+func planNotifying(t testing.TB, c *ssmincidents.Client, name string, targets, chat []string) string {
 	t.Helper()
 	tmpl := &types.IncidentTemplate{Title: aws.String("Checkout is down"), Impact: aws.Int32(2)}
 	for _, topic := range targets {

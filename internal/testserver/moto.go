@@ -115,23 +115,36 @@ type SNSMessage struct {
 // returns those that came (fewer when the time ran out).
 func (m *Moto) Receive(queue string, n int, timeout time.Duration) []SNSMessage {
 	m.t.Helper()
-	ctx := context.Background()
 	var out []SNSMessage
 	deadline := time.Now().Add(timeout)
 	for len(out) < n && time.Now().Before(deadline) {
-		r, err := m.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			m.t.Fatalf("ReceiveMessage: %v", err)
+		out = append(out, m.ReceiveOnce(queue)...)
+	}
+	return out
+}
+
+// ReceiveOnce asks queue once for up to 10 messages, waiting up to a
+// second for the first, deletes them and returns them.
+func (m *Moto) ReceiveOnce(queue string) []SNSMessage {
+	m.t.Helper()
+	ctx := context.Background()
+	r, err := m.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		m.t.Fatalf("ReceiveMessage: %v", err)
+	}
+	var out []SNSMessage
+	var received []sqstypes.DeleteMessageBatchRequestEntry
+	for i, msg := range r.Messages {
+		var sm SNSMessage
+		if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &sm); err != nil {
+			m.t.Fatalf("a message that is not SNS's envelope: %s", aws.ToString(msg.Body))
 		}
-		for _, msg := range r.Messages {
-			var sm SNSMessage
-			if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &sm); err != nil {
-				m.t.Fatalf("a message that is not SNS's envelope: %s", aws.ToString(msg.Body))
-			}
-			out = append(out, sm)
-			if _, err := m.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: msg.ReceiptHandle}); err != nil {
-				m.t.Fatal(err)
-			}
+		out = append(out, sm)
+		received = append(received, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
+	}
+	if len(received) > 0 {
+		if _, err := m.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queue), Entries: received}); err != nil {
+			m.t.Fatal(err)
 		}
 	}
 	return out
