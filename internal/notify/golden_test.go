@@ -1,0 +1,168 @@
+package notify_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
+	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
+
+	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/testserver"
+)
+
+var regen = flag.Bool("regen", false, "rewrite the golden files of testdata/ from what the server queues")
+
+// TestMessagesMatchGoldenFiles queues one notification of each kind (start,
+// update, resolution, related item added and removed) and compares each
+// message, its id, time, the incident's UUID and a related item's
+// generated id replaced by placeholders,
+// with its golden file in testdata/, and each golden file with the JSON
+// Schema docs/notification.schema.json.
+func TestMessagesMatchGoldenFiles(t *testing.T) {
+	// No SNS endpoint and no credentials: the deliveries stay queued.
+	srv := testserver.Start(t)
+	c := srv.A()
+	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+		t.Fatal(err)
+	}
+	topic := "arn:aws:sns:us-east-1:" + testserver.AccountA + ":incidents"
+	arn := change(t, c, planNotifying(t, c, "golden", []string{topic}, nil))
+	item := &types.ItemIdentifier{Type: types.ItemTypeOther, Value: &types.ItemValueMemberUrl{Value: "https://status.example.com"}}
+	if _, err := c.UpdateRelatedItems(ctx, &ssmincidents.UpdateRelatedItemsInput{IncidentRecordArn: aws.String(arn),
+		RelatedItemsUpdate: &types.RelatedItemsUpdateMemberItemToRemove{Value: *item}}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := srv.Main.Store.ListDeliveries(ctx, domain.DeliveryFilter{IncidentARN: arn}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(ds, func(a, b *domain.Delivery) int { return int(a.Seq - b.Seq) })
+	kinds := []string{"start", "update", "resolution", "related-item-added", "related-item-removed"}
+	if len(ds) != len(kinds) {
+		t.Fatalf("%d deliveries, want %d", len(ds), len(kinds))
+	}
+	schema := loadSchema(t)
+	uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	generatedID := regexp.MustCompile(`related-item/([A-Z_]+)/[0-9A-F]{32}`)
+	for i, kind := range kinds {
+		var v map[string]any
+		if err := json.Unmarshal(ds[i].Message, &v); err != nil {
+			t.Fatal(err)
+		}
+		v["id"], v["time"] = "<id>", "<time>"
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		got := uuid.ReplaceAll(buf.Bytes(), []byte("<uuid>"))
+		got = generatedID.ReplaceAll(got, []byte("related-item/$1/<hex>"))
+		path := filepath.Join("testdata", "message-"+kind+".json")
+		if *regen {
+			if err := os.WriteFile(path, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (go test -run TestMessagesMatchGoldenFiles ./internal/notify -regen writes it)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("the %s message differs from %s:\n%s", kind, path, got)
+		}
+		var golden map[string]any
+		if err := json.Unmarshal(want, &golden); err != nil {
+			t.Fatal(err)
+		}
+		checkSchema(t, kind, schema, golden)
+	}
+}
+
+// schemaNode is the part of JSON Schema the notification schema uses.
+type schemaNode struct {
+	Type       string                 `json:"type"`
+	Required   []string               `json:"required"`
+	Properties map[string]*schemaNode `json:"properties"`
+	Items      *schemaNode            `json:"items"`
+	Enum       []any                  `json:"enum"`
+	Const      any                    `json:"const"`
+}
+
+func loadSchema(t *testing.T) *schemaNode {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "notification.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s schemaNode
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("docs/notification.schema.json: %v", err)
+	}
+	return &s
+}
+
+// checkSchema checks v against s: types, required members, enums and
+// constants, and that v has no member s does not describe.
+func checkSchema(t *testing.T, at string, s *schemaNode, v any) {
+	t.Helper()
+	typeOf := func(v any) string {
+		switch v := v.(type) {
+		case map[string]any:
+			return "object"
+		case []any:
+			return "array"
+		case string:
+			return "string"
+		case bool:
+			return "boolean"
+		case float64:
+			if v == float64(int64(v)) {
+				return "integer"
+			}
+			return "number"
+		}
+		return "null"
+	}
+	if got := typeOf(v); s.Type != "" && got != s.Type && !(s.Type == "number" && got == "integer") {
+		t.Errorf("%s: a %s, the schema says %s", at, got, s.Type)
+		return
+	}
+	if s.Const != nil && v != s.Const {
+		t.Errorf("%s: %v, the schema says %v", at, v, s.Const)
+	}
+	if len(s.Enum) > 0 && !slices.Contains(s.Enum, v) {
+		t.Errorf("%s: %v is none of %v", at, v, s.Enum)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for _, r := range s.Required {
+			if _, ok := v[r]; !ok {
+				t.Errorf("%s: no member %s", at, r)
+			}
+		}
+		for k, m := range v {
+			p, ok := s.Properties[k]
+			if !ok {
+				t.Errorf("%s: member %s is not in the schema", at, k)
+				continue
+			}
+			checkSchema(t, at+"."+k, p, m)
+		}
+	case []any:
+		for _, m := range v {
+			if s.Items != nil {
+				checkSchema(t, at+"[]", s.Items, m)
+			}
+		}
+	}
+}
