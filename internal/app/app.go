@@ -135,6 +135,7 @@ type Main struct {
 	Metrics *metrics.Metrics
 
 	Store         domain.Store
+	deliveries    *metrics.Deliveries // what the notification dispatcher reports to
 	listener      net.Listener
 	server        *http.Server
 	metricsLn     net.Listener // nil without Config.MetricsAddr
@@ -277,6 +278,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.bg.Add(1)
 		go m.serveMetrics()
 	}
+	m.deliveries = m.Metrics.Deliveries(func() (int64, time.Time, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return store.DeliveryBacklog(ctx)
+	})
 	m.bg.Add(2)
 	go m.purge(svc)
 	go m.deliver()

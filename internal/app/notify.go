@@ -57,8 +57,6 @@ func (m *Main) deliver() {
 	notice(m.Log, slog.LevelInfo, "delivering notifications to SNS", "endpoint", endpoint)
 	d := &notify.Dispatcher{Store: m.Store, Publisher: publisher, Holder: m.node, Log: m.Log,
 		Config: notify.Config{MaxAttempts: m.Config.NotificationAttempts}}
-	if m.Metrics != nil {
-		d.Observer = m.Metrics.Deliveries()
-	}
+	d.Observer = m.deliveries
 	d.Run(ctx)
 }

@@ -246,6 +246,9 @@ type Store interface {
 	// ListDeliveries returns up to limit deliveries matching f, newest
 	// first (by CreatedTime, then ID and Topic).
 	ListDeliveries(ctx context.Context, f DeliveryFilter, limit int) ([]*Delivery, error)
+	// DeliveryBacklog counts the pending deliveries and returns the
+	// CreatedTime of the oldest (the zero time when there is none).
+	DeliveryBacklog(ctx context.Context) (pending int64, oldest time.Time, err error)
 	// PurgeDeliveries deletes deliveries delivered before t.
 	PurgeDeliveries(ctx context.Context, before time.Time) (int64, error)
 

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -219,8 +220,9 @@ func NewServer(h http.Handler) *http.Server {
 }
 
 // Deliveries registers the metrics of notification deliveries and returns
-// what the dispatcher reports to. Call it once.
-func (m *Metrics) Deliveries() *Deliveries {
+// what the dispatcher reports to; backlog tells, at each scrape, how many
+// deliveries are pending and when the oldest was created. Call it once.
+func (m *Metrics) Deliveries(backlog func() (int64, time.Time, error)) *Deliveries {
 	d := &Deliveries{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "incidentd_notification_attempts_total",
@@ -235,7 +237,38 @@ func (m *Metrics) Deliveries() *Deliveries {
 	for _, o := range []string{"sent", "retried", "parked"} {
 		d.attempts.WithLabelValues("sns", o)
 	}
-	m.Registry.MustRegister(d.attempts, d.latency)
+	// One read of the backlog serves both gauges of a scrape.
+	var (
+		mu      sync.Mutex
+		at      time.Time
+		pending int64
+		oldest  time.Time
+	)
+	read := func() (int64, time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) > time.Second {
+			if n, o, err := backlog(); err == nil {
+				pending, oldest, at = n, o, time.Now()
+			}
+		}
+		return pending, oldest
+	}
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "incidentd_notification_queue_depth",
+		Help: "Notification deliveries pending (not yet accepted by their topic, nor parked), read at each scrape.",
+	}, func() float64 { n, _ := read(); return float64(n) })
+	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "incidentd_notification_oldest_pending_age_seconds",
+		Help: "Age of the oldest pending notification delivery (0 when none is pending), read at each scrape.",
+	}, func() float64 {
+		_, o := read()
+		if o.IsZero() {
+			return 0
+		}
+		return time.Since(o).Seconds()
+	})
+	m.Registry.MustRegister(d.attempts, d.latency, depth, age)
 	return d
 }
 

@@ -247,7 +247,7 @@ func TestNotificationsWaitForSNS(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	srv, c := startNotifying(t, "http://"+addr)
+	srv, c := startNotifying(t, "http://"+addr, testserver.WithMetrics)
 	change(t, c, planNotifying(t, c, "waiting", []string{topic}, nil))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -263,6 +263,11 @@ func TestNotificationsWaitForSNS(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The backlog shows on /metrics (read at most once a second).
+	time.Sleep(1100 * time.Millisecond)
+	if depth, age := gauge(t, srv, "incidentd_notification_queue_depth"), gauge(t, srv, "incidentd_notification_oldest_pending_age_seconds"); depth != 4 || age <= 0 {
+		t.Errorf("while SNS is down: queue depth %v, oldest pending %v s", depth, age)
+	}
 	// SNS comes back at that address.
 	stop := forward(t, addr, strings.TrimPrefix(moto.Endpoint, "http://"))
 	defer stop()
@@ -275,6 +280,34 @@ func TestNotificationsWaitForSNS(t *testing.T) {
 			t.Errorf("message %d has sequence %d", i, e.Detail.Sequence)
 		}
 	}
+	for deadline := time.Now().Add(10 * time.Second); gauge(t, srv, "incidentd_notification_queue_depth") != 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the queue depth does not come back to 0")
+		}
+	}
+	if age := gauge(t, srv, "incidentd_notification_oldest_pending_age_seconds"); age != 0 {
+		t.Errorf("oldest pending %v s with none pending", age)
+	}
+}
+
+// gauge scrapes the server's metrics and returns the gauge name.
+func gauge(t *testing.T, srv *testserver.Server, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(srv.Metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := mfs[name].GetMetric()
+	if len(ms) != 1 {
+		t.Fatalf("%s: %d series", name, len(ms))
+	}
+	return ms[0].GetGauge().GetValue()
 }
 
 // forward accepts connections on addr and forwards each to to, until stop.

@@ -222,3 +222,19 @@ func (s *Store) PurgeDeliveries(ctx context.Context, before time.Time) (int64, e
 	})
 	return n, err
 }
+
+// DeliveryBacklog implements domain.Store.
+func (s *Store) DeliveryBacklog(ctx context.Context) (int64, time.Time, error) {
+	defer s.startRead(ctx).stop()
+	var (
+		n      int64
+		oldest *int64
+	)
+	if err := s.q(ctx).QueryRow(ctx, `SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state = 'pending'`).Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, err
+	}
+	if oldest == nil {
+		return n, time.Time{}, nil
+	}
+	return n, time.UnixMilli(*oldest).UTC(), nil
+}

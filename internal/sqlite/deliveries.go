@@ -200,3 +200,19 @@ func (s *Store) PurgeDeliveries(ctx context.Context, before time.Time) (int64, e
 	})
 	return n, err
 }
+
+// DeliveryBacklog implements domain.Store.
+func (s *Store) DeliveryBacklog(ctx context.Context) (int64, time.Time, error) {
+	defer startRead(ctx).stop()
+	var (
+		n      int64
+		oldest sql.NullInt64
+	)
+	if err := s.q(ctx).QueryRowContext(ctx, `SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state = 'pending'`).Scan(&n, &oldest); err != nil {
+		return 0, time.Time{}, err
+	}
+	if !oldest.Valid {
+		return n, time.Time{}, nil
+	}
+	return n, time.UnixMilli(oldest.Int64).UTC(), nil
+}

@@ -735,6 +735,29 @@ func deliveryCases() []testCase {
 			check(t, listDeliveries(t, s, domain.DeliveryFilter{State: domain.DeliveryPending}, 2), match(domain.DeliveryPending, "")[:2], "ListDeliveries of 2 pending")
 			check(t, listDeliveries(t, s, domain.DeliveryFilter{IncidentARN: r2.ARN}, 1), match("", r2.ARN)[:1], "ListDeliveries of 1 of an incident")
 		}},
+		{"Backlog", func(t *testing.T, s domain.Store) {
+			ctx := t.Context()
+			backlog := func(wantN int64, wantOldest time.Time) {
+				t.Helper()
+				n, oldest, err := s.DeliveryBacklog(ctx)
+				must(t, err, "DeliveryBacklog")
+				check(t, n, wantN, "pending deliveries")
+				if !oldest.Equal(wantOldest) {
+					t.Errorf("oldest pending delivery created %v, want %v", oldest, wantOldest)
+				}
+			}
+			backlog(0, time.Time{})
+			r := createIncident(t, s, newIncident(acctA, "one", at(0)))
+			d1, d2, d3 := newDelivery(r, 1, topic("a"), at(1)), newDelivery(r, 2, topic("a"), at(2)), newDelivery(r, 1, topic("b"), at(3))
+			addDeliveries(t, s, d1, d2, d3)
+			backlog(3, at(1))
+			markDelivered(t, s, d1, at(5))
+			backlog(2, at(2))
+			markParked(t, s, d2, "gone", at(6))
+			backlog(1, at(3))
+			markFailed(t, s, d3, "503", at(50)) // still pending
+			backlog(1, at(3))
+		}},
 		{"Purge", func(t *testing.T, s domain.Store) {
 			ctx := t.Context()
 			r := createIncident(t, s, newIncident(acctA, "one", at(0)))
