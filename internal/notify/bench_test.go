@@ -3,11 +3,13 @@ package notify_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,4 +103,78 @@ func BenchmarkNotificationLatency(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Milliseconds()), "p50-ms")
 	b.ReportMetric(float64(lat[(len(lat)-1)*99/100].Milliseconds()), "p99-ms")
+}
+
+// BenchmarkUpdatesWithSNSUpAndDown: durable UpdateIncidentRecord from 32
+// SDK clients over 64 incidents that notify a topic, once with SNS (moto)
+// reachable, the dispatcher publishing beside the requests, and once with
+// SNS down, its deliveries failing and waiting: the request path does not
+// wait for SNS.
+func BenchmarkUpdatesWithSNSUpAndDown(b *testing.B) {
+	for _, sns := range []string{"up", "down"} {
+		b.Run("sns="+sns, func(b *testing.B) {
+			moto := testserver.StartMoto(b)
+			topic, _ := moto.TopicWithQueue("incidents")
+			endpoint := moto.Endpoint
+			if sns == "down" {
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				endpoint = "http://" + l.Addr().String()
+				l.Close()
+			}
+			for _, kv := range testserver.MotoCredentials {
+				k, v, _ := strings.Cut(kv, "=")
+				b.Setenv(k, v)
+			}
+			srv := testserver.Start(b, func(c *app.Config) { c.SNSEndpoint = endpoint })
+			c := srv.A()
+			if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+				b.Fatal(err)
+			}
+			plan := planNotifying(b, c, "bench", []string{topic}, nil)
+			var arns []string
+			for range 64 {
+				out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: aws.String(plan)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				arns = append(arns, aws.ToString(out.IncidentRecordArn))
+			}
+			clients := make([]*ssmincidents.Client, 32)
+			for i := range clients {
+				clients[i] = srv.A()
+			}
+			lat := make([][]time.Duration, len(clients))
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for w, cl := range clients {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1))
+						if i > b.N {
+							return
+						}
+						t0 := time.Now()
+						if _, err := cl.UpdateIncidentRecord(ctx, testserver.BenchUpdate(arns, i)); err != nil {
+							b.Error(err)
+							return
+						}
+						lat[w] = append(lat[w], time.Since(t0))
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
+			b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(all[(len(all)-1)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
 }
