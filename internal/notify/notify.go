@@ -7,9 +7,9 @@ package notify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -114,9 +114,17 @@ const purgeInterval = time.Hour
 
 // Run claims and publishes due deliveries until ctx ends. A store error
 // is logged and the dispatcher tries again after a poll interval.
+//
+// Up to Concurrency publishes are in flight at once; as they finish, their
+// outcomes are recorded together, in one transaction, and as many new
+// deliveries are claimed: a slow publish holds up no other. Each claim
+// takes a holder name of its own (Holder and a number), so that a claim
+// never returns what an earlier one of this process holds.
 func (d *Dispatcher) Run(ctx context.Context) {
 	c := d.config()
-	lastPurge := time.Time{}
+	done := make(chan outcome, c.Concurrency)
+	inFlight, claims := 0, 0
+	var lastPurge time.Time
 	for ctx.Err() == nil {
 		now := d.now()
 		if now.Sub(lastPurge) >= purgeInterval {
@@ -129,62 +137,129 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				}
 			}
 		}
-		// A claim lasts as long as its publishes may take, and then some.
-		batch, err := d.Store.ClaimDeliveries(ctx, d.Holder, now, now.Add(2*c.Timeout+time.Minute), c.Concurrency)
-		if err != nil {
-			if ctx.Err() == nil {
+		var batch []*domain.Delivery
+		if free := c.Concurrency - inFlight; free > 0 {
+			claims++
+			holder := fmt.Sprintf("%s#%d", d.Holder, claims)
+			// A claim lasts as long as its publish may take, and then some.
+			var err error
+			batch, err = d.Store.ClaimDeliveries(ctx, holder, now, now.Add(2*c.Timeout+time.Minute), free)
+			if err != nil && ctx.Err() == nil {
 				d.Log.Warn("claiming notifications to deliver", "err", err)
 			}
-			sleep(ctx, c.Poll)
-			continue
 		}
-		if len(batch) == 0 {
-			sleep(ctx, c.Poll)
-			continue
-		}
-		var wg sync.WaitGroup
 		for _, del := range batch {
-			wg.Go(func() { d.deliver(ctx, c, del) })
+			inFlight++
+			go func() { done <- d.publish(ctx, c, del) }()
 		}
-		wg.Wait()
+		if len(batch) > 0 && inFlight < c.Concurrency {
+			continue // more may be due
+		}
+		// Wait for a publish to finish, or for the next poll.
+		var finished []outcome
+		t := time.NewTimer(c.Poll)
+		select {
+		case o := <-done:
+			finished = append(finished, o)
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		for more := true; more; {
+			select {
+			case o := <-done:
+				finished = append(finished, o)
+			default:
+				more = false
+			}
+		}
+		inFlight -= len(finished)
+		d.record(ctx, c, finished)
 	}
+	// Shutting down: what was published is recorded, not sent again.
+	var finished []outcome
+	for ; inFlight > 0; inFlight-- {
+		finished = append(finished, <-done)
+	}
+	d.record(ctx, c, finished)
 }
 
-// deliver makes one attempt at del and records its outcome.
-func (d *Dispatcher) deliver(ctx context.Context, c Config, del *domain.Delivery) {
+// outcome is the result of one attempt at a delivery.
+type outcome struct {
+	d    *domain.Delivery
+	err  error
+	took time.Duration
+}
+
+// publish makes one attempt at del.
+func (d *Dispatcher) publish(ctx context.Context, c Config, del *domain.Delivery) outcome {
 	pctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
 	start := time.Now()
 	err := d.Publisher.Publish(pctx, del.Topic, del.Message, del.Attributes)
-	cancel()
-	took := time.Since(start)
-	// The outcome is recorded even when ctx ended meanwhile: a publish
+	return outcome{d: del, err: err, took: time.Since(start)}
+}
+
+// record stores the outcomes of attempts, in one transaction.
+func (d *Dispatcher) record(ctx context.Context, c Config, os []outcome) {
+	if len(os) == 0 {
+		return
+	}
+	// The outcomes are recorded even when ctx ended meanwhile: a publish
 	// that SNS accepted is not to be sent again.
 	rctx := context.WithoutCancel(ctx)
-	if err == nil {
-		if err := d.Store.DeliveryDelivered(rctx, del.ID, del.Topic, d.now()); err != nil {
-			d.Log.Warn("recording a delivered notification", "id", del.ID, "topic", del.Topic, "err", err)
+	// A publish cut short by the shutdown is no failure: its claim
+	// expires and another attempt follows.
+	stopping := ctx.Err() != nil
+	now := d.now()
+	type failure struct {
+		next    time.Time
+		attempt int
+		park    bool
+	}
+	failures := make([]failure, len(os))
+	err := d.Store.Tx(rctx, func(ctx context.Context) error {
+		for i, o := range os {
+			del := o.d
+			if o.err == nil {
+				// Gone (deleted by hand meanwhile) is nothing to record.
+				if err := d.Store.DeliveryDelivered(ctx, del.ID, del.Topic, now); err != nil && !errors.Is(err, domain.ErrNotFound) {
+					return err
+				}
+				continue
+			}
+			if stopping && errors.Is(o.err, context.Canceled) {
+				continue
+			}
+			f := failure{attempt: del.Attempts + 1}
+			f.park = f.attempt >= c.MaxAttempts
+			f.next = now.Add(backoff(c, f.attempt))
+			failures[i] = f
+			if err := d.Store.DeliveryFailed(ctx, del.ID, del.Topic, o.err.Error(), f.next, f.park); err != nil && !errors.Is(err, domain.ErrNotFound) {
+				return err
+			}
 		}
-		d.observe("sent", took)
+		return nil
+	})
+	if err != nil {
+		d.Log.Warn("recording the outcomes of notification attempts; their claims expire and they are tried again", "deliveries", len(os), "err", err)
 		return
 	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return // shutting down: the claim expires and another attempt follows
+	for i, o := range os {
+		del, f := o.d, failures[i]
+		switch {
+		case o.err == nil:
+			d.observe("sent", o.took)
+		case f.park:
+			d.Log.Warn("notification parked after its last attempt; incidentd notifications retry re-drives it", "id", del.ID, "topic", del.Topic,
+				"incident", del.IncidentARN, "attempts", f.attempt, "err", o.err)
+			d.observe("parked", o.took)
+		case f.attempt > 0:
+			d.Log.Warn("notification not delivered; will retry", "id", del.ID, "topic", del.Topic, "incident", del.IncidentARN,
+				"attempt", f.attempt, "next", f.next, "err", o.err)
+			d.observe("retried", o.took)
+		}
 	}
-	attempt := del.Attempts + 1
-	park := attempt >= c.MaxAttempts
-	next := d.now().Add(backoff(c, attempt))
-	if err := d.Store.DeliveryFailed(rctx, del.ID, del.Topic, err.Error(), next, park); err != nil {
-		d.Log.Warn("recording a failed notification", "id", del.ID, "topic", del.Topic, "err", err)
-	}
-	if park {
-		d.Log.Warn("notification parked after its last attempt; incidentd notifications retry re-drives it", "id", del.ID, "topic", del.Topic, "incident", del.IncidentARN,
-			"attempts", attempt, "err", err)
-		d.observe("parked", took)
-		return
-	}
-	d.Log.Warn("notification not delivered; will retry", "id", del.ID, "topic", del.Topic, "incident", del.IncidentARN,
-		"attempt", attempt, "next", next, "err", err)
-	d.observe("retried", took)
 }
 
 func (d *Dispatcher) observe(outcome string, took time.Duration) {
