@@ -286,42 +286,8 @@ func BenchmarkUpdateIncidentRecordTwoNodes(b *testing.B) {
 			cs := make([]*ssmincidents.Client, clients)
 			for w := range cs {
 				cs[w] = client(ps[w%nodes].endpoint, testKey, testSecret)
-				if err := update(cs[w], w); err != nil { // warm the connection
-					b.Fatal(err)
-				}
 			}
-			lat := make([][]time.Duration, clients)
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for w := range clients {
-				wg.Go(func() {
-					for {
-						i := int(next.Add(1))
-						if i > b.N {
-							return
-						}
-						t0 := time.Now()
-						if err := update(cs[w], i); err != nil {
-							b.Error(err)
-							return
-						}
-						lat[w] = append(lat[w], time.Since(t0))
-					}
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			all := slices.Concat(lat...)
-			slices.Sort(all)
-			pct := func(p float64) float64 { return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000 }
-			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
-			if len(all) > 0 {
-				b.ReportMetric(pct(0.50), "p50-ms")
-				b.ReportMetric(pct(0.99), "p99-ms")
-			}
+			testserver.RunConcurrently(b, clients, func(w, i int) error { return update(cs[w], i) })
 		})
 	}
 }

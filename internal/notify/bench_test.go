@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,35 +145,10 @@ func BenchmarkUpdatesWithSNSUpAndDown(b *testing.B) {
 			for i := range clients {
 				clients[i] = srv.A()
 			}
-			lat := make([][]time.Duration, len(clients))
-			var next atomic.Int64
-			var wg sync.WaitGroup
-			b.ResetTimer()
-			start := time.Now()
-			for w, cl := range clients {
-				wg.Go(func() {
-					for {
-						i := int(next.Add(1))
-						if i > b.N {
-							return
-						}
-						t0 := time.Now()
-						if _, err := cl.UpdateIncidentRecord(ctx, testserver.BenchUpdate(arns, i)); err != nil {
-							b.Error(err)
-							return
-						}
-						lat[w] = append(lat[w], time.Since(t0))
-					}
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			all := slices.Concat(lat...)
-			slices.Sort(all)
-			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "req/s")
-			b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(all[(len(all)-1)*99/100].Microseconds())/1000, "p99-ms")
+			testserver.RunConcurrently(b, len(clients), func(w, i int) error {
+				_, err := clients[w].UpdateIncidentRecord(ctx, testserver.BenchUpdate(arns, i))
+				return err
+			})
 		})
 	}
 }

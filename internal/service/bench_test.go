@@ -47,60 +47,14 @@ func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *
 	return runConcurrently(b, clients, func(w, i int) error { return call(cs[w], i) })
 }
 
-// runConcurrently warms each of clients workers with one call, then spreads
-// b.N calls of call over them and reports throughput and latency
-// percentiles, and returns the throughput; call gets its worker and the
-// call's number.
+// runConcurrently is testserver.RunConcurrently.
 func runConcurrently(b *testing.B, clients int, call func(w, i int) error) float64 {
 	b.Helper()
-	for w := range clients {
-		if err := call(w, w); err != nil {
-			b.Fatal(err)
-		}
-	}
-	lat := make([][]time.Duration, clients)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for w := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1))
-				if i > b.N {
-					return
-				}
-				t0 := time.Now()
-				if err := call(w, i); err != nil {
-					b.Error(err)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	rate := float64(len(all)) / elapsed.Seconds()
-	b.ReportMetric(rate, "req/s")
-	reportLatency(b, all)
-	return rate
+	return testserver.RunConcurrently(b, clients, call)
 }
 
-// reportLatency reports the median and 99th percentile of lat.
-func reportLatency(b *testing.B, lat []time.Duration) {
-	if len(lat) == 0 {
-		return
-	}
-	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-}
+// reportLatency is testserver.ReportLatency.
+func reportLatency(b *testing.B, lat []time.Duration) { testserver.ReportLatency(b, lat) }
 
 // runSerial makes b.N calls one after another and reports their latency.
 func runSerial(b *testing.B, call func(i int) error) {

@@ -356,35 +356,14 @@ func deliveryCases() []testCase {
 		{"ClaimOnlyCommitted", func(t *testing.T, s domain.Store) {
 			ctx := t.Context()
 			r := createIncident(t, s, newIncident(acctA, "one", at(0)))
-			written, release := make(chan struct{}), make(chan struct{})
-			done := make(chan error, 1)
-			go func() {
-				done <- s.Tx(ctx, func(ctx context.Context) error {
-					if err := s.AddDeliveries(ctx, []*domain.Delivery{newDelivery(r, 1, topic("a"), at(1))}); err != nil {
-						return err
-					}
-					// A read sends what the transaction deferred.
-					if _, err := s.ListDeliveries(ctx, domain.DeliveryFilter{}, 10); err != nil {
-						return err
-					}
-					select {
-					case written <- struct{}{}:
-					case <-time.After(10 * time.Second):
-						return errors.New("the test did not claim")
-					}
-					select {
-					case <-release:
-					case <-time.After(10 * time.Second):
-						return errors.New("the test did not release the transaction")
-					}
-					return errBoom
-				})
-			}()
-			select {
-			case <-written:
-			case err := <-done:
-				t.Fatalf("the transaction ended early: %v", err)
-			}
+			release, done := openTx(t, s, func(ctx context.Context) error {
+				if err := s.AddDeliveries(ctx, []*domain.Delivery{newDelivery(r, 1, topic("a"), at(1))}); err != nil {
+					return err
+				}
+				// A read sends what the transaction deferred.
+				_, err := s.ListDeliveries(ctx, domain.DeliveryFilter{}, 10)
+				return err
+			})
 			// An engine may answer the claim at once, or once the
 			// transaction has ended: either way not with its delivery.
 			type answer struct {

@@ -523,35 +523,46 @@ func txCases() []testCase {
 		}},
 		{"UncommittedInvisible", func(t *testing.T, s domain.Store) {
 			ctx := t.Context()
-			written, release := make(chan struct{}), make(chan struct{})
-			done := make(chan error, 1)
-			go func() {
-				done <- s.Tx(ctx, func(ctx context.Context) error {
-					if err := s.CreateResponsePlan(ctx, newPlan(acctA, "new"), nil); err != nil {
-						return err
-					}
-					select {
-					case written <- struct{}{}:
-					case <-time.After(10 * time.Second):
-						return errors.New("the test did not read")
-					}
-					select {
-					case <-release:
-					case <-time.After(10 * time.Second):
-						return errors.New("the test did not release the transaction")
-					}
-					return errBoom
-				})
-			}()
-			select {
-			case <-written:
-			case err := <-done:
-				t.Fatalf("the transaction ended early: %v", err)
-			}
+			release, done := openTx(t, s, func(ctx context.Context) error {
+				return s.CreateResponsePlan(ctx, newPlan(acctA, "new"), nil)
+			})
 			_, err := s.GetResponsePlan(ctx, acctA, "new")
 			close(release)
 			wantErr(t, <-done, errBoom, "the transaction")
 			wantErr(t, err, domain.ErrNotFound, "GetResponsePlan outside a transaction of a plan it has not committed")
 		}},
 	}
+}
+
+// openTx runs write in a transaction that, once write has returned nil,
+// stays open until release is closed and then rolls back (errBoom, which
+// done answers). openTx returns once write has run.
+func openTx(t *testing.T, s domain.Store, write func(ctx context.Context) error) (release chan struct{}, done chan error) {
+	t.Helper()
+	written := make(chan struct{})
+	release, done = make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- s.Tx(t.Context(), func(ctx context.Context) error {
+			if err := write(ctx); err != nil {
+				return err
+			}
+			select {
+			case written <- struct{}{}:
+			case <-time.After(10 * time.Second):
+				return errors.New("the test did not go on")
+			}
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+				return errors.New("the test did not release the transaction")
+			}
+			return errBoom
+		})
+	}()
+	select {
+	case <-written:
+	case err := <-done:
+		t.Fatalf("the transaction ended early: %v", err)
+	}
+	return release, done
 }

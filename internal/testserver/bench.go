@@ -3,8 +3,12 @@ package testserver
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
@@ -40,4 +44,57 @@ func BenchUpdate(arns []string, i int) *ssmincidents.UpdateIncidentRecordInput {
 		Summary: aws.String("The primary database stopped answering after a failed deployment."),
 		Impact:  aws.Int32(int32(i%5 + 1)),
 	}
+}
+
+// RunConcurrently warms each of clients workers with one call, then
+// spreads b.N calls of call over them and reports throughput ("req/s")
+// and latency percentiles ("p50-ms", "p99-ms"), and returns the
+// throughput; call gets its worker and the call's number.
+func RunConcurrently(b *testing.B, clients int, call func(w, i int) error) float64 {
+	b.Helper()
+	for w := range clients {
+		if err := call(w, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lat := make([][]time.Duration, clients)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := range clients {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > b.N {
+					return
+				}
+				t0 := time.Now()
+				if err := call(w, i); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	rate := float64(len(all)) / elapsed.Seconds()
+	b.ReportMetric(rate, "req/s")
+	ReportLatency(b, all)
+	return rate
+}
+
+// ReportLatency reports the median and 99th percentile of lat.
+func ReportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
 }
