@@ -11,7 +11,9 @@ const (
 
 // Delivery is the notification of one change of an incident record to one
 // SNS topic, written in the same transaction as the change. The
-// deliveries of one change share its ID and Seq, one for each topic.
+// deliveries of one change share its ID and Seq, one for each topic. (The
+// test message a topic receives when a response plan comes to name it is
+// a delivery of the plan: IncidentARN is the plan's ARN, Seq 0.)
 type Delivery struct {
 	ID          string // the message's id, stable across attempts: consumers drop repeats by it
 	Topic       string // the SNS topic's ARN

@@ -34,7 +34,8 @@ func TestMessagesMatchGoldenFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	topic := "arn:aws:sns:us-east-1:" + testserver.AccountA + ":incidents"
-	arn := change(t, c, planNotifying(t, c, "golden", []string{topic}, nil))
+	plan := planNotifying(t, c, "golden", []string{topic}, nil)
+	arn := change(t, c, plan)
 	item := &types.ItemIdentifier{Type: types.ItemTypeOther, Value: &types.ItemValueMemberUrl{Value: "https://status.example.com"}}
 	if _, err := c.UpdateRelatedItems(ctx, &ssmincidents.UpdateRelatedItemsInput{IncidentRecordArn: aws.String(arn),
 		RelatedItemsUpdate: &types.RelatedItemsUpdateMemberItemToRemove{Value: *item}}); err != nil {
@@ -49,7 +50,17 @@ func TestMessagesMatchGoldenFiles(t *testing.T) {
 	if len(ds) != len(kinds) {
 		t.Fatalf("%d deliveries, want %d", len(ds), len(kinds))
 	}
-	schema := loadSchema(t)
+	// The plan's test message to its topic, checked against its own schema.
+	tests, err := srv.Main.Store.ListDeliveries(ctx, domain.DeliveryFilter{IncidentARN: plan}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tests) != 1 {
+		t.Fatalf("%d test messages of the plan, want 1", len(tests))
+	}
+	ds = append(ds, tests[0])
+	kinds = append(kinds, "test")
+	schemas := map[string]*schemaNode{"": loadSchema(t, "notification.schema.json"), "test": loadSchema(t, "notification-test.schema.json")}
 	uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	generatedID := regexp.MustCompile(`related-item/([A-Z_]+)/[0-9A-F]{32}`)
 	for i, kind := range kinds {
@@ -84,6 +95,10 @@ func TestMessagesMatchGoldenFiles(t *testing.T) {
 		if err := json.Unmarshal(want, &golden); err != nil {
 			t.Fatal(err)
 		}
+		schema := schemas[""]
+		if kind == "test" {
+			schema = schemas["test"]
+		}
 		checkSchema(t, kind, schema, golden)
 	}
 }
@@ -98,15 +113,15 @@ type schemaNode struct {
 	Const      any                    `json:"const"`
 }
 
-func loadSchema(t *testing.T) *schemaNode {
+func loadSchema(t *testing.T, name string) *schemaNode {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "notification.schema.json"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s schemaNode
 	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatalf("docs/notification.schema.json: %v", err)
+		t.Fatalf("docs/%s: %v", name, err)
 	}
 	return &s
 }

@@ -170,8 +170,9 @@ func TestNotificationsReachSNS(t *testing.T) {
 	if more := moto.Receive(targetQueue, 1, 2*time.Second); len(more) != 0 {
 		t.Errorf("a message arrived again: %+v", more)
 	}
-	// The metrics count eight publishes sent, none retried or parked, and
-	// time them.
+	// The metrics count ten publishes sent (the four changes to two topics,
+	// and each topic's test message when the plan came to name it), none
+	// retried or parked, and time them.
 	resp, err := http.Get(srv.Metrics + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -190,10 +191,10 @@ func TestNotificationsReachSNS(t *testing.T) {
 			}
 		}
 	}
-	if outcomes["sent"] != 8 || outcomes["retried"] != 0 || outcomes["parked"] != 0 {
+	if outcomes["sent"] != 10 || outcomes["retried"] != 0 || outcomes["parked"] != 0 {
 		t.Errorf("incidentd_notification_attempts_total: %v", outcomes)
 	}
-	if h := mfs["incidentd_notification_publish_duration_seconds"].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() != 8 {
+	if h := mfs["incidentd_notification_publish_duration_seconds"].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() != 10 {
 		t.Errorf("incidentd_notification_publish_duration_seconds: %v", h)
 	}
 }
@@ -221,8 +222,10 @@ func TestMissingTopicIsParkedAndDelaysNoOther(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(parked) >= 1 {
-			d := parked[len(parked)-1]
+		// The start's (the plan's test message to the missing topic is
+		// parked too).
+		if i := slices.IndexFunc(parked, func(d *domain.Delivery) bool { return d.DetailType == "SSM Incident Start" }); i >= 0 {
+			d := parked[i]
 			if d.Topic != missing || d.Attempts != 2 || d.LastError == "" || d.Seq != 1 {
 				t.Errorf("parked delivery: %+v", d)
 			}
@@ -265,7 +268,8 @@ func TestNotificationsWaitForSNS(t *testing.T) {
 	}
 	// The backlog shows on /metrics (read at most once a second).
 	time.Sleep(1100 * time.Millisecond)
-	if depth, age := gauge(t, srv, "incidentd_notification_queue_depth"), gauge(t, srv, "incidentd_notification_oldest_pending_age_seconds"); depth != 4 || age <= 0 {
+	// The four changes, and the plan's test message to the topic.
+	if depth, age := gauge(t, srv, "incidentd_notification_queue_depth"), gauge(t, srv, "incidentd_notification_oldest_pending_age_seconds"); depth != 5 || age <= 0 {
 		t.Errorf("while SNS is down: queue depth %v, oldest pending %v s", depth, age)
 	}
 	// SNS comes back at that address.
@@ -337,4 +341,42 @@ func forward(t *testing.T, addr, to string) (stop func()) {
 		}
 	})
 	return func() { l.Close() }
+}
+
+// TestPlanTopicsGetATestMessage: a topic a response plan comes to name, by
+// CreateResponsePlan or UpdateResponsePlan (as a notification target or
+// as its chat channel's topic), receives one test message; a topic it
+// named already receives none.
+func TestPlanTopicsGetATestMessage(t *testing.T) {
+	moto := testserver.StartMoto(t)
+	first, firstQueue := moto.TopicWithQueue("first")
+	second, secondQueue := moto.TopicWithQueue("second")
+	chat, chatQueue := moto.TopicWithQueue("chat")
+	_, c := startNotifying(t, moto.Endpoint)
+	plan := planNotifying(t, c, "tested", []string{first}, nil)
+	tests := func(queue string, want int) []service.Event {
+		t.Helper()
+		msgs := moto.ReceiveWithTests(queue, want, 10*time.Second, false)
+		if more := moto.ReceiveWithTests(queue, 1, time.Second, false); len(more) > 0 {
+			msgs = append(msgs, more...)
+		}
+		evs := events(t, msgs)
+		if len(evs) != want {
+			t.Fatalf("%d messages, want %d: %+v", len(evs), want, evs)
+		}
+		return evs
+	}
+	evs := tests(firstQueue, 1)
+	if evs[0].DetailType != testserver.TestMessageType || evs[0].Resources[0] != plan || evs[0].Source != "aws.ssm-incidents" {
+		t.Errorf("the test message: %+v", evs[0])
+	}
+	// The plan comes to name a second target and a chat channel topic.
+	if _, err := c.UpdateResponsePlan(ctx, &ssmincidents.UpdateResponsePlanInput{Arn: aws.String(plan),
+		IncidentTemplateNotificationTargets: []types.NotificationTargetItem{&types.NotificationTargetItemMemberSnsTopicArn{Value: first}, &types.NotificationTargetItemMemberSnsTopicArn{Value: second}},
+		ChatChannel:                         &types.ChatChannelMemberChatbotSns{Value: []string{chat}}}); err != nil {
+		t.Fatal(err)
+	}
+	tests(secondQueue, 1)
+	tests(chatQueue, 1)
+	tests(firstQueue, 0)
 }

@@ -136,3 +136,52 @@ func (s *Service) region() string {
 
 // DefaultRegion is the region of a service configured without one.
 const DefaultRegion = "us-east-1"
+
+// TestMessageType is the detail type of the message a topic receives when
+// a response plan comes to name it.
+const TestMessageType = "SSM Incident Manager Test Message"
+
+// PlanTestDetail is the detail of a test message.
+type PlanTestDetail struct {
+	ResponsePlanArn string `json:"responsePlanArn"`
+	Message         string `json:"message"`
+}
+
+// planTopics are the SNS topics a plan's incidents will notify: its
+// template's notification targets and its chat channel's topics.
+func planTopics(p *domain.ResponsePlan) []string {
+	return topics(&domain.IncidentRecord{NotificationTargets: p.Template.NotificationTargets, ChatChannel: p.ChatChannel})
+}
+
+// notifyPlanTopics queues a test message to each topic plan names that
+// it did not name before (before is nil for a new plan), as AWS
+// Incident Manager publishes one to verify that it may publish there. Its
+// delivery is that of the plan (IncidentARN is the plan's ARN, Seq 0).
+func (s *Service) notifyPlanTopics(ctx context.Context, plan, before *domain.ResponsePlan, now time.Time) error {
+	var had []string
+	if before != nil {
+		had = planTopics(before)
+	}
+	var ds []*domain.Delivery
+	for _, t := range planTopics(plan) {
+		if slices.Contains(had, t) {
+			continue
+		}
+		id := uuid.Must(uuid.NewV7()).String()
+		msg, err := json.Marshal(struct {
+			Event
+			Detail PlanTestDetail `json:"detail"`
+		}{Event: Event{Version: "0", ID: id, DetailType: TestMessageType, Source: NotificationSource, Account: plan.Account,
+			Time: now.UTC().Format(time.RFC3339), Region: s.region(), Resources: []string{plan.ARN}},
+			Detail: PlanTestDetail{ResponsePlanArn: plan.ARN, Message: "A test message from incidentd: this topic receives the notifications of the incidents of response plan " + plan.Name + "."}})
+		if err != nil {
+			return err
+		}
+		ds = append(ds, &domain.Delivery{ID: id, Topic: t, Account: plan.Account, IncidentARN: plan.ARN, Seq: 0, DetailType: TestMessageType,
+			Message: msg, Attributes: map[string]string{"eventType": TestMessageType}, CreatedTime: now})
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	return s.store.AddDeliveries(ctx, ds)
+}

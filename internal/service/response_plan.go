@@ -53,6 +53,9 @@ func (s *Service) createResponsePlan(ctx context.Context, in *model.CreateRespon
 		LastModifiedTime: now,
 	}
 	err := s.store.CreateResponsePlan(ctx, p, in.Tags)
+	if err == nil {
+		err = s.notifyPlanTopics(ctx, p, nil, s.clock())
+	}
 	if errors.Is(err, domain.ErrConflict) {
 		return nil, domain.Conflict(domain.ResourceResponsePlan, p.ARN, "A response plan named %s already exists.", p.Name)
 	}
@@ -148,7 +151,10 @@ func (s *Service) updateResponsePlan(ctx context.Context, in *model.UpdateRespon
 		return nil, responsePlanNotFound(*in.Arn)
 	}
 	now := s.clock()
+	var before, after *domain.ResponsePlan
 	err = s.store.UpdateResponsePlan(ctx, c.Account, a.ID, func(p *domain.ResponsePlan) error {
+		old := *p
+		before, after = &old, p
 		if in.DisplayName != nil {
 			p.DisplayName = in.DisplayName
 		}
@@ -191,6 +197,9 @@ func (s *Service) updateResponsePlan(ctx context.Context, in *model.UpdateRespon
 	})
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, responsePlanNotFound(*in.Arn)
+	}
+	if err == nil {
+		err = s.notifyPlanTopics(ctx, after, before, now)
 	}
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -112,16 +113,34 @@ type SNSMessage struct {
 }
 
 // Receive waits up to timeout for n messages on queue, deleting each, and
-// returns those that came (fewer when the time ran out).
+// returns those that came (fewer when the time ran out). It drops the
+// test messages a topic receives when a response plan comes to name it
+// (ReceiveWithTests keeps them).
 func (m *Moto) Receive(queue string, n int, timeout time.Duration) []SNSMessage {
+	m.t.Helper()
+	return m.ReceiveWithTests(queue, n, timeout, true)
+}
+
+// ReceiveWithTests is Receive, also returning test messages unless
+// dropTests.
+func (m *Moto) ReceiveWithTests(queue string, n int, timeout time.Duration, dropTests bool) []SNSMessage {
 	m.t.Helper()
 	var out []SNSMessage
 	deadline := time.Now().Add(timeout)
 	for len(out) < n && time.Now().Before(deadline) {
-		out = append(out, m.ReceiveOnce(queue)...)
+		for _, msg := range m.ReceiveOnce(queue) {
+			if dropTests && strings.Contains(msg.Message, `"detail-type":"`+TestMessageType+`"`) {
+				continue
+			}
+			out = append(out, msg)
+		}
 	}
 	return out
 }
+
+// TestMessageType is the detail type of the test messages incidentd
+// publishes to a topic a response plan comes to name.
+const TestMessageType = "SSM Incident Manager Test Message"
 
 // ReceiveOnce asks queue once for up to 10 messages, waiting up to a
 // second for the first, deletes them and returns them.
