@@ -44,17 +44,8 @@ func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *
 	for i := range cs {
 		cs[i] = srv.A()
 	}
-	return runConcurrently(b, clients, func(w, i int) error { return call(cs[w], i) })
+	return testserver.RunConcurrently(b, clients, func(w, i int) error { return call(cs[w], i) })
 }
-
-// runConcurrently is testserver.RunConcurrently.
-func runConcurrently(b *testing.B, clients int, call func(w, i int) error) float64 {
-	b.Helper()
-	return testserver.RunConcurrently(b, clients, call)
-}
-
-// reportLatency is testserver.ReportLatency.
-func reportLatency(b *testing.B, lat []time.Duration) { testserver.ReportLatency(b, lat) }
 
 // runSerial makes b.N calls one after another and reports their latency.
 func runSerial(b *testing.B, call func(i int) error) {
@@ -68,7 +59,7 @@ func runSerial(b *testing.B, call func(i int) error) {
 		lat = append(lat, time.Since(t0))
 	}
 	b.StopTimer()
-	reportLatency(b, lat)
+	testserver.ReportLatency(b, lat)
 }
 
 // seed calls put for 0 … n-1 through the store, a thousand calls a
@@ -261,7 +252,7 @@ func runUpdates(b *testing.B, srv *testserver.Server, lean bool, arns []string) 
 		})
 	}
 	lc := newLeanClient(srv.Endpoint)
-	return runConcurrently(b, 32, func(_, i int) error {
+	return testserver.RunConcurrently(b, 32, func(_, i int) error {
 		body, _ := json.Marshal(map[string]any{
 			"arn": arns[i%len(arns)], "title": fmt.Sprintf("title %d", i), "clientToken": uuid.NewString(),
 			"summary": "The primary database stopped answering after a failed deployment.", "impact": i%5 + 1,
@@ -280,7 +271,7 @@ func runStarts(b *testing.B, srv *testserver.Server, lean bool, plan string) flo
 		})
 	}
 	lc := newLeanClient(srv.Endpoint)
-	return runConcurrently(b, 32, func(_, i int) error {
+	return testserver.RunConcurrently(b, 32, func(_, i int) error {
 		body, _ := json.Marshal(map[string]any{"responsePlanArn": plan, "clientToken": uuid.NewString()})
 		return lc.post("/startIncident", body)
 	})
@@ -300,7 +291,7 @@ func runTimelineEvents(b *testing.B, srv *testserver.Server, lean bool, arns []s
 		})
 	}
 	lc := newLeanClient(srv.Endpoint)
-	return runConcurrently(b, 32, func(_, i int) error {
+	return testserver.RunConcurrently(b, 32, func(_, i int) error {
 		body, _ := json.Marshal(map[string]any{"incidentRecordArn": arns[i%len(arns)], "clientToken": uuid.NewString(),
 			"eventTime": float64(time.Now().UnixMilli()) / 1000, "eventType": "Custom Event", "eventData": data(i)})
 		return lc.post("/createTimelineEvent", body)
@@ -506,7 +497,7 @@ func BenchmarkOverload(b *testing.B) {
 			all := slices.Concat(lat...)
 			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "accepted/s")
 			b.ReportMetric(100*float64(refused.Load())/float64(b.N), "refused-%")
-			reportLatency(b, all)
+			testserver.ReportLatency(b, all)
 		})
 	}
 }

@@ -56,20 +56,17 @@ type EventDetail struct {
 	CreatedBy string `json:"createdBy"`
 }
 
-// topics are the SNS topics a change of r is announced to, each once.
-func topics(r *domain.IncidentRecord) []string {
+// topics are the SNS topics of notification targets and a chat channel,
+// each once: those a change of an incident is announced to.
+func topics(targets []string, chat *domain.ChatChannel) []string {
 	var ts []string
-	add := func(t string) {
+	all := targets
+	if chat != nil {
+		all = append(slices.Clone(targets), chat.ChatbotSNS...)
+	}
+	for _, t := range all {
 		if !slices.Contains(ts, t) {
 			ts = append(ts, t)
-		}
-	}
-	for _, t := range r.NotificationTargets {
-		add(t)
-	}
-	if r.ChatChannel != nil {
-		for _, t := range r.ChatChannel.ChatbotSNS {
-			add(t)
 		}
 	}
 	return ts
@@ -79,7 +76,7 @@ func topics(r *domain.IncidentRecord) []string {
 // members it changed, none for a start) to each topic r names. With no
 // topic there is no one to notify and nothing is queued.
 func (s *Service) notify(ctx context.Context, r *domain.IncidentRecord, detailType string, changes []attributeChange, now time.Time) error {
-	ts := topics(r)
+	ts := topics(r.NotificationTargets, r.ChatChannel)
 	if len(ts) == 0 {
 		return nil
 	}
@@ -150,7 +147,7 @@ type PlanTestDetail struct {
 // planTopics are the SNS topics a plan's incidents will notify: its
 // template's notification targets and its chat channel's topics.
 func planTopics(p *domain.ResponsePlan) []string {
-	return topics(&domain.IncidentRecord{NotificationTargets: p.Template.NotificationTargets, ChatChannel: p.ChatChannel})
+	return topics(p.Template.NotificationTargets, p.ChatChannel)
 }
 
 // notifyPlanTopics queues a test message to each topic plan names that

@@ -50,12 +50,18 @@ func scanRecord(scan func(dest ...any) error) (*domain.IncidentRecord, error) {
 	if err := scan(&r.Account, &r.ARN, &r.Status, &r.Impact, &r.DedupeString, &r.Source.CreatedBy, &doc); err != nil {
 		return nil, err
 	}
+	return &r, decodeRecord(&r, doc)
+}
+
+// decodeRecord reads the document doc into r, whose members held by
+// columns are set already and keep their values.
+func decodeRecord(r *domain.IncidentRecord, doc []byte) error {
 	account, arn, status, impact, dedupe, createdBy := r.Account, r.ARN, r.Status, r.Impact, r.DedupeString, r.Source.CreatedBy
-	if err := json.Unmarshal(doc, &r); err != nil {
-		return nil, fmt.Errorf("decode stored document: %w", err)
+	if err := json.Unmarshal(doc, r); err != nil {
+		return fmt.Errorf("decode stored document: %w", err)
 	}
 	r.Account, r.ARN, r.Status, r.Impact, r.DedupeString, r.Source.CreatedBy = account, arn, status, impact, dedupe, createdBy
-	return &r, nil
+	return nil
 }
 
 // storedEvent is the document of a timeline event: the event without its
@@ -112,18 +118,27 @@ func scanEvent(account, arn string) func(scan func(dest ...any) error) (*domain.
 		if err := scan(&e.Seq, &e.EventID, &e.EventType, &doc); err != nil {
 			return nil, err
 		}
-		seq, id, typ := e.Seq, e.EventID, e.EventType
-		if err := json.Unmarshal(doc, &e); err != nil {
-			return nil, fmt.Errorf("decode stored document: %w", err)
-		}
-		e.Seq, e.Account, e.IncidentARN, e.EventID, e.EventType = seq, account, arn, id, typ
-		if e.Automatic && e.References == nil {
-			e.References = []domain.EventReference{{Resource: &e.IncidentARN}}
-		} else if len(e.References) == 0 {
-			e.References = nil
-		}
-		return &e, nil
+		e.Account, e.IncidentARN = account, arn
+		return &e, decodeEvent(&e, doc)
 	}
+}
+
+// decodeEvent reads the document doc into e, whose members held by
+// columns are set already and keep their values, and gives an automatic
+// event whose document leaves its references out the reference to its
+// incident.
+func decodeEvent(e *domain.TimelineEvent, doc []byte) error {
+	seq, account, arn, id, typ := e.Seq, e.Account, e.IncidentARN, e.EventID, e.EventType
+	if err := json.Unmarshal(doc, e); err != nil {
+		return fmt.Errorf("decode stored document: %w", err)
+	}
+	e.Seq, e.Account, e.IncidentARN, e.EventID, e.EventType = seq, account, arn, id, typ
+	if e.Automatic && e.References == nil {
+		e.References = []domain.EventReference{{Resource: &e.IncidentARN}}
+	} else if len(e.References) == 0 {
+		e.References = nil
+	}
+	return nil
 }
 
 // scanOne reads the one row of row with scan, ErrNotFound when there is none.
@@ -152,28 +167,22 @@ func scanAll[T any](rows *sql.Rows, scan func(func(dest ...any) error) (*T, erro
 // FullRecordDocument is the complete JSON of a stored incident record, its
 // document completed from its columns, as another engine stores it.
 func FullRecordDocument(account, arn, status string, impact int64, dedupe, createdBy, doc string) (string, error) {
-	r, err := scanRecord(func(dest ...any) error {
-		*dest[0].(*string), *dest[1].(*string), *dest[2].(*string) = account, arn, status
-		*dest[3].(*int32), *dest[4].(*string), *dest[5].(*string), *dest[6].(*[]byte) = int32(impact), dedupe, createdBy, []byte(doc)
-		return nil
-	})
-	if err != nil {
+	r := domain.IncidentRecord{Account: account, ARN: arn, Status: status, Impact: int32(impact), DedupeString: dedupe}
+	r.Source.CreatedBy = createdBy
+	if err := decodeRecord(&r, []byte(doc)); err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(r)
+	b, err := json.Marshal(&r)
 	return string(b), err
 }
 
 // FullEventDocument is the complete JSON of a stored timeline event, its
 // document completed from its columns, as another engine stores it.
 func FullEventDocument(account, incidentARN, eventID, eventType, doc string) (string, error) {
-	e, err := scanEvent(account, incidentARN)(func(dest ...any) error {
-		*dest[1].(*string), *dest[2].(*string), *dest[3].(*[]byte) = eventID, eventType, []byte(doc)
-		return nil
-	})
-	if err != nil {
+	e := domain.TimelineEvent{Account: account, IncidentARN: incidentARN, EventID: eventID, EventType: eventType}
+	if err := decodeEvent(&e, []byte(doc)); err != nil {
 		return "", err
 	}
-	b, err := json.Marshal(e)
+	b, err := json.Marshal(&e)
 	return string(b), err
 }
