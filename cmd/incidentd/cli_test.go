@@ -148,6 +148,7 @@ func TestMistakesExitNonZeroAndCreateNothing(t *testing.T) {
 		{[]string{"serve", "--data", data, "--rate-reads", "many"}, `invalid value "many" for flag -rate-reads`},
 		{[]string{"serve", "--data", data, "--log-level", "loud"}, "--log-level"},
 		{[]string{"serve", "--data", data, "extra"}, `unexpected argument "extra"`},
+		{[]string{"serve", "--data", data, "--eventbridge-bus", "no spaces"}, `--eventbridge-bus "no spaces" is not an event bus`},
 		{[]string{"migrate", "--data", data, "--addr", "127.0.0.1:0"}, "flag provided but not defined: -addr"},
 		{[]string{"notifications", "resend", "--data", data}, `notifications does list, show or retry, not "resend"`},
 		{[]string{"notifications", "list", "--state", "lost", "--data", data}, `--state is pending, delivered or parked`},

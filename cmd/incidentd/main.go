@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -345,7 +346,12 @@ func serveFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.Pprof, "pprof", false, "also serve the Go runtime's profiles at /debug/pprof/ on the metrics listener")
 	fs.StringVar(&o.SNSEndpoint, "sns-endpoint", "", "`URL` of the SNS endpoint notifications are published to (else $AWS_ENDPOINT_URL_SNS, $AWS_ENDPOINT_URL, or AWS's own for each topic's region; credentials from the standard AWS chain)")
 	fs.IntVar(&o.NotificationAttempts, "notification-attempts", notify.DefaultMaxAttempts, "attempts to publish a notification before it is parked")
+	fs.StringVar(&o.Service.EventBus, "eventbridge-bus", "", "`NAME` (or ARN) of an EventBridge event bus that every call changing state is put on as an \"AWS API Call via CloudTrail\" event (endpoint from $AWS_ENDPOINT_URL_EVENTBRIDGE or $AWS_ENDPOINT_URL, region from $AWS_REGION, credentials from the standard AWS chain)")
 }
+
+// eventBusRE is what EventBridge takes as an event bus: a name, or the
+// ARN of one.
+var eventBusRE = regexp.MustCompile(`^(arn:aws[\w-]*:events:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:event-bus/)?[/.\-_A-Za-z0-9]{1,256}$`)
 
 // check validates what the flags set and derives the rest of the Config.
 func (o *options) check(c *command) error {
@@ -355,6 +361,9 @@ func (o *options) check(c *command) error {
 	}
 	if c.name == "migrate" && o.fromSQLite != "" && o.DatabaseURL == "" {
 		return errors.New("--from-sqlite DIR copies into PostgreSQL: --database-url URL (or $INCIDENTD_DATABASE_URL) is required, the empty database to copy into")
+	}
+	if o.Service.EventBus != "" && !eventBusRE.MatchString(o.Service.EventBus) {
+		return fmt.Errorf("--eventbridge-bus %q is not an event bus: give its name (letters, digits, ., -, _ and /; at most 256) or its ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)", o.Service.EventBus)
 	}
 	if c.name == "notifications" {
 		return checkNotifications(o)

@@ -23,7 +23,7 @@ func notificationsFlags(fs *flag.FlagSet, o *options) {
 	databaseFlag(fs, o)
 	fs.StringVar(&o.notifications.state, "state", "", "list only deliveries in `STATE`: pending, delivered or parked")
 	fs.StringVar(&o.notifications.incident, "incident", "", "list only the deliveries of the incident record `ARN`")
-	fs.StringVar(&o.notifications.topic, "topic", "", "show or retry only the delivery to the SNS topic `ARN`")
+	fs.StringVar(&o.notifications.topic, "topic", "", "show, list or retry only the deliveries to the SNS topic `ARN` (or the event bus event-bus/NAME, or its ARN)")
 	fs.IntVar(&o.notifications.limit, "limit", 100, "list at most this many deliveries, newest first")
 }
 
@@ -65,7 +65,7 @@ func runNotifications(o *options, stdout, _ io.Writer) error {
 	defer store.Close()
 	switch action {
 	case "list":
-		ds, err := store.ListDeliveries(ctx, domain.DeliveryFilter{State: n.state, IncidentARN: n.incident}, n.limit)
+		ds, err := store.ListDeliveries(ctx, domain.DeliveryFilter{State: n.state, IncidentARN: n.incident, Topic: n.topic}, n.limit)
 		if err != nil {
 			return err
 		}

@@ -240,3 +240,49 @@ func TestTwoNodesDeliverEachNotificationOnce(t *testing.T) {
 	stop(t, a)
 	stop(t, b)
 }
+
+// TestEventBridgeBusFlag: incidentd serve --eventbridge-bus NAME, with the
+// bus's endpoint in AWS_ENDPOINT_URL_EVENTBRIDGE and the region in
+// AWS_REGION, puts the calls that change state on that bus of moto, where
+// a rule for the service's events sends them to SQS; incidentd
+// notifications list --topic event-bus/NAME lists them, delivered.
+func TestEventBridgeBusFlag(t *testing.T) {
+	moto := testserver.StartMoto(t)
+	queue := moto.RuleWithQueue("incidents", "all", `{"source": ["aws.ssm-incidents"], "detail-type": ["AWS API Call via CloudTrail"]}`)
+	data := dataDir(t)
+	env := append(rootEnv(), testserver.MotoCredentials...)
+	env = append(env, "AWS_ENDPOINT_URL_EVENTBRIDGE="+moto.Endpoint)
+	p := startServerArgs(t, data, freeAddr(t), []string{"--sns-endpoint", moto.Endpoint, "--eventbridge-bus", "incidents"}, env...)
+	arn := notifyingIncident(t, client(p.endpoint, testKey, testSecret), "arn:aws:sns:us-east-1:123456789012:unheard")
+	// CreateReplicationSet, CreateResponsePlan, StartIncident, UpdateIncidentRecord.
+	bodies := moto.ReceiveBodies(queue, 4, 30*time.Second)
+	var names []string
+	for _, b := range bodies {
+		var e struct {
+			Detail struct {
+				EventName         string
+				RequestParameters map[string]any
+			}
+		}
+		if err := json.Unmarshal([]byte(b), &e); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		names = append(names, e.Detail.EventName)
+		if e.Detail.EventName == "UpdateIncidentRecord" && (e.Detail.RequestParameters["arn"] != arn || e.Detail.RequestParameters["status"] != "RESOLVED") {
+			t.Errorf("UpdateIncidentRecord's requestParameters: %v", e.Detail.RequestParameters)
+		}
+	}
+	slices.Sort(names)
+	if want := []string{"CreateReplicationSet", "CreateResponsePlan", "StartIncident", "UpdateIncidentRecord"}; !slices.Equal(names, want) {
+		t.Errorf("events %v, want %v", names, want)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		listed := notificationsCLI(t, data, "list", "--topic", "event-bus/incidents", "--state", "delivered")
+		if n := strings.Count(listed, "AWS API Call via CloudTrail"); n == 4 && !strings.Contains(listed, ":sns:") {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%d events listed as delivered to event-bus/incidents:\n%s", n, listed)
+		}
+	}
+	stop(t, p)
+}

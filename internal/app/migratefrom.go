@@ -86,6 +86,7 @@ var copiedTables = []copiedTable{
 		"claimed_by", kindText, "claimed_until", kindNullInt), keys: 2, every: sampleEvery},
 	{name: "findings", cols: cols("account", kindText, "id", kindText, "start_time", kindInt, "end_time", kindNullInt,
 		"doc", kindText), keys: 2, every: sampleEvery},
+	{name: "sequences", cols: cols("account", kindText, "name", kindText, "value", kindInt), keys: 2, every: 1},
 	{name: "leases", cols: cols("name", kindText, "holder", kindText, "expires_at", kindInt), keys: 1, every: 1},
 }
 
@@ -104,7 +105,8 @@ var postgresOnlyTables = []string{"locks"}
 // (page tokens and replayed clientTokens keep working), keeping every value
 // as it is (documents byte for byte, but those of incident records and
 // timeline events, which it completes from their columns), timeline and resource policy sequence
-// numbers, related item positions, notification deliveries and their state. It then advances the
+// numbers, related item positions, notification deliveries and their state, the
+// named counters (Store.NextSeq). It then advances the
 // PostgreSQL identity sequences past the copied values (and past values
 // SQLite has handed out before, so that none is reused), and checks the copy
 // before committing: the row count of every table, and a sample of rows

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/incidentd/incidentd/internal/notify"
+	"github.com/incidentd/incidentd/internal/service"
 )
 
 // credentialsRetry is how often a server without AWS credentials looks
@@ -13,9 +14,9 @@ import (
 const credentialsRetry = time.Minute
 
 // deliver publishes the notifications the service queues, until Close.
-// It first needs AWS credentials for SNS (the standard chain); without
-// them it says so once and keeps the deliveries, looking again every
-// credentialsRetry.
+// It first needs AWS credentials for SNS and EventBridge (the standard
+// chain); without them it says so once and keeps the deliveries, looking
+// again every credentialsRetry.
 func (m *Main) deliver() {
 	defer m.bg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -23,7 +24,7 @@ func (m *Main) deliver() {
 		<-m.stop
 		cancel()
 	}()
-	publisher, awsCfg, err := notify.NewSNS(ctx, m.Config.SNSEndpoint)
+	awsCfg, err := notify.LoadAWSConfig(ctx)
 	if err != nil {
 		notice(m.Log, slog.LevelWarn, "SNS is not configured; notifications are kept until it is", "err", err)
 		return
@@ -55,8 +56,23 @@ func (m *Main) deliver() {
 		endpoint = "the SDK's (AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL, or AWS)"
 	}
 	notice(m.Log, slog.LevelInfo, "delivering notifications to SNS", "endpoint", endpoint)
+	if bus := m.Config.Service.EventBus; bus != "" {
+		notice(m.Log, slog.LevelInfo, "putting the events of API calls on EventBridge", "event_bus", bus,
+			"endpoint", "the SDK's (AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL, or AWS)")
+	}
+	// Events already queued for a bus are put on it even when the server
+	// no longer names one.
+	publisher := notify.Router{SNS: notify.NewSNS(awsCfg, m.Config.SNSEndpoint), EventBridge: notify.NewEventBridge(awsCfg, m.region())}
 	d := &notify.Dispatcher{Store: m.Store, Publisher: publisher, Holder: m.node, Log: m.Log,
 		Config: notify.Config{MaxAttempts: m.Config.NotificationAttempts}}
 	d.Observer = m.deliveries
 	d.Run(ctx)
+}
+
+// region is the region of the service's events.
+func (m *Main) region() string {
+	if r := m.Config.Service.Region; r != "" {
+		return r
+	}
+	return service.DefaultRegion
 }

@@ -212,6 +212,13 @@ type Store interface {
 	// ErrNotFound when there is no such record. (Record ARNs end in a
 	// time-ordered UUID and are not used twice.)
 	NextChangeSeq(ctx context.Context, account, arn string) (int64, error)
+	// NextSeq numbers the next use of the counter name of account: 1 for
+	// its first, one more for each next, never the same twice, in the
+	// order of the transactions that call it: it locks the counter until
+	// the transaction ends, so that of two transactions taking one counter
+	// the later waits for the first to end. A counter is never reset, not
+	// by DeleteAccountData either.
+	NextSeq(ctx context.Context, account, name string) (int64, error)
 	// AddDeliveries queues deliveries, in the transaction of the change
 	// they announce: pending, with no attempts, due at their CreatedTime,
 	// whatever their state members hold. ErrConflict when an (ID, Topic) is

@@ -226,16 +226,18 @@ func (m *Metrics) Deliveries(backlog func() (int64, time.Time, error)) *Deliveri
 	d := &Deliveries{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "incidentd_notification_attempts_total",
-			Help: "Attempts to publish a notification to an SNS topic, by outcome: sent, retried (failed, to be tried again) or parked (failed for the last time).",
+			Help: "Attempts to publish a notification, by destination (sns: an SNS topic; eventbridge: an event bus) and outcome: sent, retried (failed, to be tried again) or parked (failed for the last time).",
 		}, []string{"destination", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "incidentd_notification_publish_duration_seconds",
-			Help:    "Time a publish to an SNS topic took, failed ones included.",
+			Help:    "Time a publish to a destination (sns, eventbridge) took, failed ones included.",
 			Buckets: latencyBuckets,
 		}, []string{"destination"}),
 	}
-	for _, o := range []string{"sent", "retried", "parked"} {
-		d.attempts.WithLabelValues("sns", o)
+	for _, dest := range []string{"sns", "eventbridge"} {
+		for _, o := range []string{"sent", "retried", "parked"} {
+			d.attempts.WithLabelValues(dest, o)
+		}
 	}
 	// One read of the backlog serves both gauges of a scrape.
 	var (
@@ -279,7 +281,7 @@ type Deliveries struct {
 }
 
 // Attempted implements notify.Observer.
-func (d *Deliveries) Attempted(outcome string, took time.Duration) {
-	d.attempts.WithLabelValues("sns", outcome).Inc()
-	d.latency.WithLabelValues("sns").Observe(took.Seconds())
+func (d *Deliveries) Attempted(destination, outcome string, took time.Duration) {
+	d.attempts.WithLabelValues(destination, outcome).Inc()
+	d.latency.WithLabelValues(destination).Observe(took.Seconds())
 }

@@ -41,6 +41,9 @@ type Input interface {
 	Validate() error
 	// BindHTTP fills the members bound to URI labels and query parameters.
 	BindHTTP(label func(string) string, q url.Values)
+	// BoundParameters returns the members bound to URI labels and query
+	// parameters, by member name (the JSON body holds the others).
+	BoundParameters() map[string]any
 }
 
 // OperationByName returns the operation with that name.

@@ -186,6 +186,12 @@ func (s *BatchGetIncidentFindingsInput) Validate() error {
 func (s *BatchGetIncidentFindingsInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *BatchGetIncidentFindingsInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type BatchGetIncidentFindingsOutput struct {
 	Errors   []BatchGetIncidentFindingsError `json:"errors"`
 	Findings []Finding                       `json:"findings"`
@@ -339,6 +345,12 @@ func (s *CreateReplicationSetInput) Validate() error {
 func (s *CreateReplicationSetInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *CreateReplicationSetInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type CreateReplicationSetOutput struct {
 	Arn *string `json:"arn,omitempty"`
 }
@@ -436,6 +448,12 @@ func (s *CreateResponsePlanInput) Validate() error {
 func (s *CreateResponsePlanInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *CreateResponsePlanInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type CreateResponsePlanOutput struct {
 	Arn *string `json:"arn,omitempty"`
 }
@@ -505,6 +523,12 @@ func (s *CreateTimelineEventInput) Validate() error {
 func (s *CreateTimelineEventInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *CreateTimelineEventInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type CreateTimelineEventOutput struct {
 	EventId           *string `json:"eventId,omitempty"`
 	IncidentRecordArn *string `json:"incidentRecordArn,omitempty"`
@@ -547,6 +571,12 @@ func (s *DeleteIncidentRecordInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *DeleteIncidentRecordInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *DeleteIncidentRecordInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type DeleteIncidentRecordOutput struct {
@@ -596,6 +626,15 @@ func (s *DeleteReplicationSetInput) BindHTTP(label func(string) string, q url.Va
 	}
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *DeleteReplicationSetInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.Arn != nil {
+		m["arn"] = *s.Arn
+	}
+	return m
+}
+
 type DeleteReplicationSetOutput struct {
 }
 
@@ -633,6 +672,12 @@ func (s *DeleteResourcePolicyInput) Validate() error {
 func (s *DeleteResourcePolicyInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *DeleteResourcePolicyInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type DeleteResourcePolicyOutput struct {
 }
 
@@ -661,6 +706,12 @@ func (s *DeleteResponsePlanInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *DeleteResponsePlanInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *DeleteResponsePlanInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type DeleteResponsePlanOutput struct {
@@ -698,6 +749,12 @@ func (s *DeleteTimelineEventInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *DeleteTimelineEventInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *DeleteTimelineEventInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type DeleteTimelineEventOutput struct {
@@ -896,6 +953,15 @@ func (s *GetIncidentRecordInput) BindHTTP(label func(string) string, q url.Value
 	}
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *GetIncidentRecordInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.Arn != nil {
+		m["arn"] = *s.Arn
+	}
+	return m
+}
+
 type GetIncidentRecordOutput struct {
 	IncidentRecord *IncidentRecord `json:"incidentRecord,omitempty"`
 }
@@ -935,6 +1001,15 @@ func (s *GetReplicationSetInput) BindHTTP(label func(string) string, q url.Value
 		x := xs[0]
 		s.Arn = &x
 	}
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *GetReplicationSetInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.Arn != nil {
+		m["arn"] = *s.Arn
+	}
+	return m
 }
 
 type GetReplicationSetOutput struct {
@@ -988,6 +1063,15 @@ func (s *GetResourcePoliciesInput) BindHTTP(label func(string) string, q url.Val
 	}
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *GetResourcePoliciesInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.ResourceArn != nil {
+		m["resourceArn"] = *s.ResourceArn
+	}
+	return m
+}
+
 type GetResourcePoliciesOutput struct {
 	NextToken        *string          `json:"nextToken,omitempty"`
 	ResourcePolicies []ResourcePolicy `json:"resourcePolicies"`
@@ -1036,6 +1120,15 @@ func (s *GetResponsePlanInput) BindHTTP(label func(string) string, q url.Values)
 		x := xs[0]
 		s.Arn = &x
 	}
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *GetResponsePlanInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.Arn != nil {
+		m["arn"] = *s.Arn
+	}
+	return m
 }
 
 type GetResponsePlanOutput struct {
@@ -1139,6 +1232,18 @@ func (s *GetTimelineEventInput) BindHTTP(label func(string) string, q url.Values
 		x := xs[0]
 		s.IncidentRecordArn = &x
 	}
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *GetTimelineEventInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.EventId != nil {
+		m["eventId"] = *s.EventId
+	}
+	if s.IncidentRecordArn != nil {
+		m["incidentRecordArn"] = *s.IncidentRecordArn
+	}
+	return m
 }
 
 type GetTimelineEventOutput struct {
@@ -1467,6 +1572,12 @@ func (s *ListIncidentFindingsInput) Validate() error {
 func (s *ListIncidentFindingsInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *ListIncidentFindingsInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type ListIncidentFindingsOutput struct {
 	Findings  []FindingSummary `json:"findings"`
 	NextToken *string          `json:"nextToken,omitempty"`
@@ -1525,6 +1636,12 @@ func (s *ListIncidentRecordsInput) Validate() error {
 func (s *ListIncidentRecordsInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *ListIncidentRecordsInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type ListIncidentRecordsOutput struct {
 	IncidentRecordSummaries []IncidentRecordSummary `json:"incidentRecordSummaries"`
 	NextToken               *string                 `json:"nextToken,omitempty"`
@@ -1581,6 +1698,12 @@ func (s *ListRelatedItemsInput) Validate() error {
 func (s *ListRelatedItemsInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *ListRelatedItemsInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type ListRelatedItemsOutput struct {
 	NextToken    *string       `json:"nextToken,omitempty"`
 	RelatedItems []RelatedItem `json:"relatedItems"`
@@ -1628,6 +1751,12 @@ func (s *ListReplicationSetsInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *ListReplicationSetsInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *ListReplicationSetsInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type ListReplicationSetsOutput struct {
@@ -1678,6 +1807,12 @@ func (s *ListResponsePlansInput) Validate() error {
 func (s *ListResponsePlansInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *ListResponsePlansInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type ListResponsePlansOutput struct {
 	NextToken             *string               `json:"nextToken,omitempty"`
 	ResponsePlanSummaries []ResponsePlanSummary `json:"responsePlanSummaries"`
@@ -1722,6 +1857,15 @@ func (s *ListTagsForResourceRequest) BindHTTP(label func(string) string, q url.V
 	if x, ok := boundLabel(label, "resourceArn"); ok {
 		s.ResourceArn = &x
 	}
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *ListTagsForResourceRequest) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.ResourceArn != nil {
+		m["resourceArn"] = *s.ResourceArn
+	}
+	return m
 }
 
 type ListTagsForResourceResponse struct {
@@ -1794,6 +1938,12 @@ func (s *ListTimelineEventsInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *ListTimelineEventsInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *ListTimelineEventsInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type ListTimelineEventsOutput struct {
@@ -1919,6 +2069,12 @@ func (s *PutResourcePolicyInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *PutResourcePolicyInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *PutResourcePolicyInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type PutResourcePolicyOutput struct {
@@ -2221,6 +2377,12 @@ func (s *StartIncidentInput) Validate() error { v := &Violations{}; s.validate(v
 func (s *StartIncidentInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *StartIncidentInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type StartIncidentOutput struct {
 	IncidentRecordArn *string `json:"incidentRecordArn,omitempty"`
 }
@@ -2265,6 +2427,15 @@ func (s *TagResourceRequest) BindHTTP(label func(string) string, q url.Values) {
 	if x, ok := boundLabel(label, "resourceArn"); ok {
 		s.ResourceArn = &x
 	}
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *TagResourceRequest) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.ResourceArn != nil {
+		m["resourceArn"] = *s.ResourceArn
+	}
+	return m
 }
 
 type TagResourceResponse struct {
@@ -2389,6 +2560,18 @@ func (s *UntagResourceRequest) BindHTTP(label func(string) string, q url.Values)
 	}
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *UntagResourceRequest) BoundParameters() map[string]any {
+	m := map[string]any{}
+	if s.ResourceArn != nil {
+		m["resourceArn"] = *s.ResourceArn
+	}
+	if s.TagKeys != nil {
+		m["tagKeys"] = s.TagKeys
+	}
+	return m
+}
+
 type UntagResourceResponse struct {
 }
 
@@ -2426,6 +2609,12 @@ func (s *UpdateDeletionProtectionInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *UpdateDeletionProtectionInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *UpdateDeletionProtectionInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type UpdateDeletionProtectionOutput struct {
@@ -2497,6 +2686,12 @@ func (s *UpdateIncidentRecordInput) Validate() error {
 func (s *UpdateIncidentRecordInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *UpdateIncidentRecordInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type UpdateIncidentRecordOutput struct {
 }
 
@@ -2537,6 +2732,12 @@ func (s *UpdateRelatedItemsInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *UpdateRelatedItemsInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *UpdateRelatedItemsInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type UpdateRelatedItemsOutput struct {
@@ -2601,6 +2802,12 @@ func (s *UpdateReplicationSetInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *UpdateReplicationSetInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *UpdateReplicationSetInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type UpdateReplicationSetOutput struct {
@@ -2715,6 +2922,12 @@ func (s *UpdateResponsePlanInput) Validate() error {
 func (s *UpdateResponsePlanInput) BindHTTP(label func(string) string, q url.Values) {
 }
 
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *UpdateResponsePlanInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
+}
+
 type UpdateResponsePlanOutput struct {
 }
 
@@ -2775,6 +2988,12 @@ func (s *UpdateTimelineEventInput) Validate() error {
 
 // BindHTTP fills the members that travel in the URI and the query string.
 func (s *UpdateTimelineEventInput) BindHTTP(label func(string) string, q url.Values) {
+}
+
+// BoundParameters returns the members that travel in the URI and the query string, by member name.
+func (s *UpdateTimelineEventInput) BoundParameters() map[string]any {
+	m := map[string]any{}
+	return m
 }
 
 type UpdateTimelineEventOutput struct {

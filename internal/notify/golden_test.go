@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
 
+	"github.com/incidentd/incidentd/internal/app"
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/testserver"
 )
@@ -69,38 +71,96 @@ func TestMessagesMatchGoldenFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		v["id"], v["time"] = "<id>", "<time>"
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			t.Fatal(err)
-		}
-		got := uuid.ReplaceAll(buf.Bytes(), []byte("<uuid>"))
+		got := uuid.ReplaceAll(indented(t, v), []byte("<uuid>"))
 		got = generatedID.ReplaceAll(got, []byte("related-item/$1/<hex>"))
-		path := filepath.Join("testdata", "message-"+kind+".json")
-		if *regen {
-			if err := os.WriteFile(path, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (go test -run TestMessagesMatchGoldenFiles ./internal/notify -regen writes it)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("the %s message differs from %s:\n%s", kind, path, got)
-		}
-		var golden map[string]any
-		if err := json.Unmarshal(want, &golden); err != nil {
-			t.Fatal(err)
-		}
 		schema := schemas[""]
 		if kind == "test" {
 			schema = schemas["test"]
 		}
-		checkSchema(t, kind, schema, golden)
+		compareGolden(t, kind, got, schema)
 	}
+}
+
+// indented is v as indented JSON, its text as it is.
+func indented(t *testing.T, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// compareGolden compares the message got of a kind with its golden file,
+// testdata/message-KIND.json (written anew with -regen), and checks the
+// golden file against schema.
+func compareGolden(t *testing.T, kind string, got []byte, schema *schemaNode) {
+	t.Helper()
+	path := filepath.Join("testdata", "message-"+kind+".json")
+	if *regen {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -run %s ./internal/notify -regen writes it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the %s message differs from %s:\n%s", kind, path, got)
+	}
+	var golden map[string]any
+	if err := json.Unmarshal(want, &golden); err != nil {
+		t.Fatal(err)
+	}
+	checkSchema(t, kind, schema, golden)
+}
+
+// TestAPICallEventMatchesGoldenFile compares the API-call event of an
+// UpdateIncidentRecord that resolves an incident, its ids, times, request
+// id, user agent and clientToken replaced by placeholders, with
+// testdata/message-api-call.json, and that with the JSON Schema
+// docs/api-call-event.schema.json.
+func TestAPICallEventMatchesGoldenFile(t *testing.T) {
+	srv := testserver.Start(t, func(c *app.Config) { c.Service.EventBus = "incidents" })
+	c := srv.A()
+	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
+		t.Fatal(err)
+	}
+	plan := planNotifying(t, c, "golden", nil, nil)
+	out, err := c.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: aws.String(plan)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.IncidentRecordArn)
+	if _, err := c.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: &arn, Status: types.IncidentRecordStatusResolved,
+		Summary: aws.String("Rolled back the release of 10:02.")}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := srv.Main.Store.ListDeliveries(ctx, domain.DeliveryFilter{IncidentARN: arn}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	for _, d := range ds {
+		if strings.Contains(string(d.Message), `"eventName":"UpdateIncidentRecord"`) {
+			if err := json.Unmarshal(d.Message, &v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if v == nil {
+		t.Fatal("no API-call event of the update is queued")
+	}
+	detail := v["detail"].(map[string]any)
+	v["id"], v["time"] = "<id>", "<time>"
+	detail["eventID"], detail["eventTime"], detail["requestID"], detail["userAgent"] = "<id>", "<time>", "<request id>", "<user agent>"
+	detail["requestParameters"].(map[string]any)["clientToken"] = "<client token>"
+	uuid := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	compareGolden(t, "api-call", uuid.ReplaceAll(indented(t, v), []byte("<uuid>")), loadSchema(t, "api-call-event.schema.json"))
 }
 
 // schemaNode is the part of JSON Schema the notification schema uses.
@@ -111,6 +171,8 @@ type schemaNode struct {
 	Items      *schemaNode            `json:"items"`
 	Enum       []any                  `json:"enum"`
 	Const      any                    `json:"const"`
+	// AdditionalProperties true admits members the schema does not name.
+	AdditionalProperties bool `json:"additionalProperties"`
 }
 
 func loadSchema(t *testing.T, name string) *schemaNode {
@@ -167,6 +229,9 @@ func checkSchema(t *testing.T, at string, s *schemaNode, v any) {
 		}
 		for k, m := range v {
 			p, ok := s.Properties[k]
+			if !ok && s.AdditionalProperties {
+				continue
+			}
 			if !ok {
 				t.Errorf("%s: member %s is not in the schema", at, k)
 				continue

@@ -15,11 +15,11 @@ import (
 	"github.com/incidentd/incidentd/internal/domain"
 )
 
-// Publisher publishes one message to one topic.
+// Publisher publishes one message to one destination.
 type Publisher interface {
-	// Publish sends message, with its SNS message attributes, to the SNS
-	// topic topic; an error says it was not accepted.
-	Publish(ctx context.Context, topic string, message []byte, attributes map[string]string) error
+	// Publish sends message, with its message attributes, to destination
+	// (a delivery's Topic); an error says it was not accepted.
+	Publish(ctx context.Context, destination string, message []byte, attributes map[string]string) error
 }
 
 // Config tunes a Dispatcher; zero values take the defaults.
@@ -70,9 +70,10 @@ type Dispatcher struct {
 
 // Observer is told of each delivery attempt, for metrics.
 type Observer interface {
-	// Attempted reports an attempt to publish to a topic: its outcome
-	// ("sent", "retried" or "parked") and how long the publish took.
-	Attempted(outcome string, took time.Duration)
+	// Attempted reports an attempt to publish to a destination of a kind
+	// (Kind: "sns", "eventbridge"): its outcome ("sent", "retried" or
+	// "parked") and how long the publish took.
+	Attempted(destination, outcome string, took time.Duration)
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -108,6 +109,10 @@ func (d *Dispatcher) config() Config {
 	return c
 }
 
+// claimMargin is how long past its publish's timeout a claim lasts, for
+// the outcome to be recorded.
+const claimMargin = 10 * time.Second
+
 // purgeInterval is how often delivered deliveries past their retention
 // are deleted.
 const purgeInterval = time.Hour
@@ -141,9 +146,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if free := c.Concurrency - inFlight; free > 0 {
 			claims++
 			holder := fmt.Sprintf("%s#%d", d.Holder, claims)
-			// A claim lasts as long as its publish may take, and then some.
+			// A claim lasts as long as its publish may take, and the time to
+			// record its outcome: a process that dies holding claims (kill
+			// -9) holds back their queues for no longer than that.
 			var err error
-			batch, err = d.Store.ClaimDeliveries(ctx, holder, now, now.Add(2*c.Timeout+time.Minute), free)
+			batch, err = d.Store.ClaimDeliveries(ctx, holder, now, now.Add(c.Timeout+claimMargin), free)
 			if err != nil && ctx.Err() == nil {
 				d.Log.Warn("claiming notifications to deliver", "err", err)
 			}
@@ -249,22 +256,22 @@ func (d *Dispatcher) record(ctx context.Context, c Config, os []outcome) {
 		del, f := o.d, failures[i]
 		switch {
 		case o.err == nil:
-			d.observe("sent", o.took)
+			d.observe(del, "sent", o.took)
 		case f.park:
 			d.Log.Warn("notification parked after its last attempt; incidentd notifications retry re-drives it", "id", del.ID, "topic", del.Topic,
 				"incident", del.IncidentARN, "attempts", f.attempt, "err", o.err)
-			d.observe("parked", o.took)
+			d.observe(del, "parked", o.took)
 		case f.attempt > 0:
 			d.Log.Warn("notification not delivered; will retry", "id", del.ID, "topic", del.Topic, "incident", del.IncidentARN,
 				"attempt", f.attempt, "next", f.next, "err", o.err)
-			d.observe("retried", o.took)
+			d.observe(del, "retried", o.took)
 		}
 	}
 }
 
-func (d *Dispatcher) observe(outcome string, took time.Duration) {
+func (d *Dispatcher) observe(del *domain.Delivery, outcome string, took time.Duration) {
 	if d.Observer != nil {
-		d.Observer.Attempted(outcome, took)
+		d.Observer.Attempted(Kind(del.Topic), outcome, took)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -173,6 +174,18 @@ func TestNotificationsReachSNS(t *testing.T) {
 	// The metrics count ten publishes sent (the four changes to two topics,
 	// and each topic's test message when the plan came to name it), none
 	// retried or parked, and time them.
+	outcomes := attempts(t, srv, "sns")
+	if outcomes["sent"] != 10 || outcomes["retried"] != 0 || outcomes["parked"] != 0 {
+		t.Errorf("incidentd_notification_attempts_total{destination=\"sns\"}: %v", outcomes)
+	}
+	if h := scrape(t, srv)["incidentd_notification_publish_duration_seconds"].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() != 10 {
+		t.Errorf("incidentd_notification_publish_duration_seconds: %v", h)
+	}
+}
+
+// scrape reads the server's metrics with the Prometheus text parser.
+func scrape(t *testing.T, srv *testserver.Server) map[string]*dto.MetricFamily {
+	t.Helper()
 	resp, err := http.Get(srv.Metrics + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -183,20 +196,24 @@ func TestNotificationsReachSNS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parse /metrics: %v", err)
 	}
+	return mfs
+}
+
+// attempts are the counts of incidentd_notification_attempts_total of a
+// destination, by outcome.
+func attempts(t *testing.T, srv *testserver.Server, destination string) map[string]float64 {
+	t.Helper()
 	outcomes := map[string]float64{}
-	for _, m := range mfs["incidentd_notification_attempts_total"].GetMetric() {
+	for _, m := range scrape(t, srv)["incidentd_notification_attempts_total"].GetMetric() {
+		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
-			if l.GetName() == "outcome" {
-				outcomes[l.GetValue()] = m.GetCounter().GetValue()
-			}
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["destination"] == destination {
+			outcomes[labels["outcome"]] = m.GetCounter().GetValue()
 		}
 	}
-	if outcomes["sent"] != 10 || outcomes["retried"] != 0 || outcomes["parked"] != 0 {
-		t.Errorf("incidentd_notification_attempts_total: %v", outcomes)
-	}
-	if h := mfs["incidentd_notification_publish_duration_seconds"].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() != 10 {
-		t.Errorf("incidentd_notification_publish_duration_seconds: %v", h)
-	}
+	return outcomes
 }
 
 // TestMissingTopicIsParkedAndDelaysNoOther: a notification target that
@@ -297,17 +314,7 @@ func TestNotificationsWaitForSNS(t *testing.T) {
 // gauge scrapes the server's metrics and returns the gauge name.
 func gauge(t *testing.T, srv *testserver.Server, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(srv.Metrics + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms := mfs[name].GetMetric()
+	ms := scrape(t, srv)[name].GetMetric()
 	if len(ms) != 1 {
 		t.Fatalf("%s: %d series", name, len(ms))
 	}

@@ -12,23 +12,26 @@ import (
 	"github.com/aws/smithy-go/logging"
 )
 
+// LoadAWSConfig loads the configuration AWS clients take: the standard
+// credential chain (AWS_ACCESS_KEY_ID and the rest, shared files, roles),
+// AWS_REGION, and the endpoints of AWS_ENDPOINT_URL_SNS,
+// AWS_ENDPOINT_URL_EVENTBRIDGE or AWS_ENDPOINT_URL.
+func LoadAWSConfig(ctx context.Context) (aws.Config, error) {
+	// The SDK's own log lines (such as its falling back from IMDSv2 while
+	// it looks for an instance role) are not the server's to print.
+	return config.LoadDefaultConfig(ctx, config.WithLogger(logging.Nop{}))
+}
+
 // SNS publishes to SNS topics through the AWS SDK, to the region of each
 // topic's ARN.
 type SNS struct {
 	client *sns.Client
 }
 
-// NewSNS returns an SNS publisher configured as AWS clients are: the
-// standard credential chain (AWS_ACCESS_KEY_ID and the rest, shared files,
-// roles), and endpoint as the SNS endpoint, or else the standard
-// AWS_ENDPOINT_URL_SNS or AWS_ENDPOINT_URL, or else AWS's own.
-func NewSNS(ctx context.Context, endpoint string) (*SNS, aws.Config, error) {
-	// The SDK's own log lines (such as its falling back from IMDSv2 while
-	// it looks for an instance role) are not the server's to print.
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithLogger(logging.Nop{}))
-	if err != nil {
-		return nil, cfg, err
-	}
+// NewSNS returns an SNS publisher configured by cfg (LoadAWSConfig), with
+// endpoint as the SNS endpoint, or else the SDK's (AWS_ENDPOINT_URL_SNS,
+// AWS_ENDPOINT_URL, or AWS's own).
+func NewSNS(cfg aws.Config, endpoint string) *SNS {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1" // each publish names its topic's region
 	}
@@ -40,7 +43,7 @@ func NewSNS(ctx context.Context, endpoint string) (*SNS, aws.Config, error) {
 		// would only hold a publish slot longer.
 		o.RetryMaxAttempts = 1
 	})
-	return &SNS{client: client}, cfg, nil
+	return &SNS{client: client}
 }
 
 // Publish implements Publisher.

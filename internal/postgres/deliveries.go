@@ -31,6 +31,17 @@ func (s *Store) NextChangeSeq(ctx context.Context, account, arn string) (int64, 
 	return seq, err
 }
 
+// NextSeq implements domain.Store: one upsert, which locks the counter's
+// row until the transaction ends.
+func (s *Store) NextSeq(ctx context.Context, account, name string) (int64, error) {
+	var seq int64
+	err := s.write(ctx, func(q querier) error {
+		return q.QueryRow(ctx, `INSERT INTO sequences (account, name, value) VALUES ($1, $2, 1)
+			ON CONFLICT (account, name) DO UPDATE SET value = sequences.value + 1 RETURNING value`, account, name).Scan(&seq)
+	})
+	return seq, err
+}
+
 // AddDeliveries implements domain.Store: one INSERT of them all, pending
 // and due at their CreatedTime, whatever their state members hold.
 // Deferred inside a transaction (txn.go): its keys, (id, topic), are

@@ -51,6 +51,9 @@ func (in *recordFindingInput) Validate() error {
 // BindHTTP implements model.Input: nothing travels outside the body.
 func (in *recordFindingInput) BindHTTP(func(string) string, url.Values) {}
 
+// BoundParameters is empty: every member travels in the body.
+func (in *recordFindingInput) BoundParameters() map[string]any { return map[string]any{} }
+
 // mountExtensions routes the extension operations to svc.
 func (h *Handler) mountExtensions(svc *service.Service) {
 	h.mux.Handle(recordFinding.Method+" "+recordFinding.Path, h.operation(recordFinding, func(ctx context.Context, in model.Input) (any, error) {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -328,7 +329,8 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return err
 	}
 
-	ctx = domain.WithCaller(ctx, domain.Caller{Account: key.Account, Principal: key.Principal, Region: cred.Region})
+	ctx = domain.WithCaller(ctx, domain.Caller{Account: key.Account, Principal: key.Principal, Region: cred.Region,
+		AccessKeyID: cred.AccessKeyID, SourceIP: remoteIP(r), UserAgent: r.UserAgent(), RequestID: x.requestID})
 	out, err := run(ctx, in)
 	if err != nil {
 		return err
@@ -479,4 +481,13 @@ func (h *Handler) checkHealth(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// remoteIP is the address of the peer that sent r, without its port.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

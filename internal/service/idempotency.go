@@ -15,19 +15,26 @@ import (
 // IdempotencyWindow is how long a clientToken is remembered.
 const IdempotencyWindow = 24 * time.Hour
 
-// idempotent runs an operation that takes a clientToken. The first request
-// with a token runs and its output is stored, in the same transaction as the
-// operation's effects. A repeat within IdempotencyWindow from the same
-// account for the same operation returns that output without running again;
-// a repeat with other parameters is refused. Requests without a token run
-// as they are. Errors are not remembered: a failed request may be retried.
-func idempotent[I any, O any](s *Service, ctx context.Context, op string, token *string, in *I, run func(ctx context.Context) (*O, error)) (*O, error) {
+// mutate runs op, an operation that changes state, in one transaction,
+// and queues its API-call event (see announceCall) in the same
+// transaction when it succeeds.
+//
+// An operation that takes a clientToken passes it as token. The first
+// request with a token runs and its output is stored, in the same
+// transaction as the operation's effects. A repeat within
+// IdempotencyWindow from the same account for the same operation returns
+// that output without running again; a repeat with other parameters is
+// refused. Requests without a token run as they are. Errors are not
+// remembered: a failed request may be retried.
+func mutate[I any, O any](s *Service, ctx context.Context, op string, token *string, in *I, run func(ctx context.Context) (*O, error)) (*O, error) {
 	var out *O
 	if token == nil || *token == "" {
 		err := s.store.Tx(ctx, func(ctx context.Context) error {
 			var err error
-			out, err = run(ctx)
-			return err
+			if out, err = run(ctx); err != nil {
+				return err
+			}
+			return s.announceCall(ctx, op, in, out)
 		})
 		return out, err
 	}
@@ -51,7 +58,11 @@ func idempotent[I any, O any](s *Service, ctx context.Context, op string, token 
 				return tokenReused(op, *token)
 			}
 			out = new(O)
-			return json.Unmarshal(held.Result, out)
+			if err := json.Unmarshal(held.Result, out); err != nil {
+				return err
+			}
+			// A repeat is a call too, as CloudTrail records every one.
+			return s.announceCall(ctx, op, in, out)
 		}
 		if out, err = run(ctx); err != nil {
 			return err
@@ -59,7 +70,10 @@ func idempotent[I any, O any](s *Service, ctx context.Context, op string, token 
 		if rec.Result, err = json.Marshal(out); err != nil {
 			return err
 		}
-		return s.store.PutIdempotencyRecord(ctx, rec)
+		if err := s.store.PutIdempotencyRecord(ctx, rec); err != nil {
+			return err
+		}
+		return s.announceCall(ctx, op, in, out)
 	})
 	return out, err
 }

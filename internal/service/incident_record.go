@@ -63,7 +63,7 @@ func (s *Service) incidentRecord(ctx context.Context, arn string) (*domain.Incid
 // ACTIVE replication set; ConflictError for a clientToken reused with other
 // parameters.
 func (s *Service) StartIncident(ctx context.Context, in *model.StartIncidentInput) (*model.StartIncidentOutput, error) {
-	return idempotent(s, ctx, "StartIncident", in.ClientToken, in, func(ctx context.Context) (*model.StartIncidentOutput, error) {
+	return mutate(s, ctx, "StartIncident", in.ClientToken, in, func(ctx context.Context) (*model.StartIncidentOutput, error) {
 		return s.startIncident(ctx, in)
 	})
 }
@@ -251,7 +251,7 @@ func targetsValue(arns []string) string {
 // Errors: NotFoundError; ConflictError for a clientToken reused with other
 // parameters.
 func (s *Service) UpdateIncidentRecord(ctx context.Context, in *model.UpdateIncidentRecordInput) (*model.UpdateIncidentRecordOutput, error) {
-	return idempotent(s, ctx, "UpdateIncidentRecord", in.ClientToken, in, func(ctx context.Context) (*model.UpdateIncidentRecordOutput, error) {
+	return mutate(s, ctx, "UpdateIncidentRecord", in.ClientToken, in, func(ctx context.Context) (*model.UpdateIncidentRecordOutput, error) {
 		return s.updateIncidentRecord(ctx, in)
 	})
 }
@@ -432,6 +432,12 @@ func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListInciden
 // DeleteIncidentRecord deletes an incident record with its timeline,
 // related items and tags. Deleting a record that does not exist succeeds.
 func (s *Service) DeleteIncidentRecord(ctx context.Context, in *model.DeleteIncidentRecordInput) (*model.DeleteIncidentRecordOutput, error) {
+	return mutate(s, ctx, "DeleteIncidentRecord", nil, in, func(ctx context.Context) (*model.DeleteIncidentRecordOutput, error) {
+		return s.deleteIncidentRecord(ctx, in)
+	})
+}
+
+func (s *Service) deleteIncidentRecord(ctx context.Context, in *model.DeleteIncidentRecordInput) (*model.DeleteIncidentRecordOutput, error) {
 	if _, err := incidentARN(ctx, *in.Arn); err == nil {
 		if err := s.store.DeleteIncidentRecord(ctx, caller(ctx).Account, *in.Arn); err != nil {
 			return nil, err

@@ -64,7 +64,7 @@ func relatedItemOut(it domain.RelatedItem) model.RelatedItem {
 // suit the item's type; ConflictError for a clientToken reused with other
 // parameters.
 func (s *Service) UpdateRelatedItems(ctx context.Context, in *model.UpdateRelatedItemsInput) (*model.UpdateRelatedItemsOutput, error) {
-	return idempotent(s, ctx, "UpdateRelatedItems", in.ClientToken, in, func(ctx context.Context) (*model.UpdateRelatedItemsOutput, error) {
+	return mutate(s, ctx, "UpdateRelatedItems", in.ClientToken, in, func(ctx context.Context) (*model.UpdateRelatedItemsOutput, error) {
 		return s.updateRelatedItems(ctx, in)
 	})
 }

@@ -31,7 +31,7 @@ func kmsKey(id *string) string {
 // Errors: ConflictError when the account already has one; ValidationError for
 // a malformed region name.
 func (s *Service) CreateReplicationSet(ctx context.Context, in *model.CreateReplicationSetInput) (*model.CreateReplicationSetOutput, error) {
-	return idempotent(s, ctx, "CreateReplicationSet", in.ClientToken, in, func(ctx context.Context) (*model.CreateReplicationSetOutput, error) {
+	return mutate(s, ctx, "CreateReplicationSet", in.ClientToken, in, func(ctx context.Context) (*model.CreateReplicationSetOutput, error) {
 		return s.createReplicationSet(ctx, in)
 	})
 }
@@ -143,7 +143,7 @@ func (s *Service) ListReplicationSets(ctx context.Context, in *model.ListReplica
 // region is already there; ValidationError for a region that is absent, too
 // young to delete, beyond the three-region limit, or protected from deletion.
 func (s *Service) UpdateReplicationSet(ctx context.Context, in *model.UpdateReplicationSetInput) (*model.UpdateReplicationSetOutput, error) {
-	return idempotent(s, ctx, "UpdateReplicationSet", in.ClientToken, in, func(ctx context.Context) (*model.UpdateReplicationSetOutput, error) {
+	return mutate(s, ctx, "UpdateReplicationSet", in.ClientToken, in, func(ctx context.Context) (*model.UpdateReplicationSetOutput, error) {
 		return s.updateReplicationSet(ctx, in)
 	})
 }
@@ -231,7 +231,7 @@ func (s *Service) checkRegionAge(r *domain.Region, name string, now time.Time) e
 // UpdateDeletionProtection turns deletion protection of the set on or off.
 // Errors: NotFoundError.
 func (s *Service) UpdateDeletionProtection(ctx context.Context, in *model.UpdateDeletionProtectionInput) (*model.UpdateDeletionProtectionOutput, error) {
-	return idempotent(s, ctx, "UpdateDeletionProtection", in.ClientToken, in, func(ctx context.Context) (*model.UpdateDeletionProtectionOutput, error) {
+	return mutate(s, ctx, "UpdateDeletionProtection", in.ClientToken, in, func(ctx context.Context) (*model.UpdateDeletionProtectionOutput, error) {
 		return s.updateDeletionProtection(ctx, in)
 	})
 }
@@ -261,10 +261,12 @@ func (s *Service) updateDeletionProtection(ctx context.Context, in *model.Update
 // Incident Manager resource of the account.
 // Errors: NotFoundError; ValidationError while deletion protection is on.
 func (s *Service) DeleteReplicationSet(ctx context.Context, in *model.DeleteReplicationSetInput) (*model.DeleteReplicationSetOutput, error) {
-	if err := s.deleteReplicationSet(ctx, *in.Arn, "delete"); err != nil {
-		return nil, err
-	}
-	return &model.DeleteReplicationSetOutput{}, nil
+	return mutate(s, ctx, "DeleteReplicationSet", nil, in, func(ctx context.Context) (*model.DeleteReplicationSetOutput, error) {
+		if err := s.deleteReplicationSet(ctx, *in.Arn, "delete"); err != nil {
+			return nil, err
+		}
+		return &model.DeleteReplicationSetOutput{}, nil
+	})
 }
 
 func (s *Service) deleteReplicationSet(ctx context.Context, arn, what string) error {

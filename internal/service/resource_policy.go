@@ -43,6 +43,12 @@ func newPolicyID() string {
 // is not an acceptable resource policy of that plan, or a plan that has as
 // many policies as its quota allows.
 func (s *Service) PutResourcePolicy(ctx context.Context, in *model.PutResourcePolicyInput) (*model.PutResourcePolicyOutput, error) {
+	return mutate(s, ctx, "PutResourcePolicy", nil, in, func(ctx context.Context) (*model.PutResourcePolicyOutput, error) {
+		return s.putResourcePolicy(ctx, in)
+	})
+}
+
+func (s *Service) putResourcePolicy(ctx context.Context, in *model.PutResourcePolicyInput) (*model.PutResourcePolicyOutput, error) {
 	c := caller(ctx)
 	rp := &domain.ResourcePolicy{ID: newPolicyID(), Account: c.Account, Document: *in.Policy, Region: c.Region, CreatedTime: s.clock()}
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
@@ -102,6 +108,12 @@ func (s *Service) GetResourcePolicies(ctx context.Context, in *model.GetResource
 // type RESPONSE_PLAN) and for a policy id the plan does not have (resource
 // type RESOURCE_POLICY); ValidationError for an ARN that is not a plan's.
 func (s *Service) DeleteResourcePolicy(ctx context.Context, in *model.DeleteResourcePolicyInput) (*model.DeleteResourcePolicyOutput, error) {
+	return mutate(s, ctx, "DeleteResourcePolicy", nil, in, func(ctx context.Context) (*model.DeleteResourcePolicyOutput, error) {
+		return s.deleteResourcePolicy(ctx, in)
+	})
+}
+
+func (s *Service) deleteResourcePolicy(ctx context.Context, in *model.DeleteResourcePolicyInput) (*model.DeleteResourcePolicyOutput, error) {
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		p, err := s.responsePlan(ctx, *in.ResourceArn)
 		if err != nil {

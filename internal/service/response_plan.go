@@ -20,7 +20,7 @@ func responsePlanNotFound(arn string) error {
 // Errors: ValidationError without an ACTIVE replication set; ConflictError
 // when the account has a plan of that name.
 func (s *Service) CreateResponsePlan(ctx context.Context, in *model.CreateResponsePlanInput) (*model.CreateResponsePlanOutput, error) {
-	return idempotent(s, ctx, "CreateResponsePlan", in.ClientToken, in, func(ctx context.Context) (*model.CreateResponsePlanOutput, error) {
+	return mutate(s, ctx, "CreateResponsePlan", in.ClientToken, in, func(ctx context.Context) (*model.CreateResponsePlanOutput, error) {
 		return s.createResponsePlan(ctx, in)
 	})
 }
@@ -136,7 +136,7 @@ func (s *Service) ListResponsePlans(ctx context.Context, in *model.ListResponseP
 // them); a chatChannel of {"empty":{}} removes the chat channel.
 // Errors: NotFoundError; ValidationError for an ARN that is not a plan's.
 func (s *Service) UpdateResponsePlan(ctx context.Context, in *model.UpdateResponsePlanInput) (*model.UpdateResponsePlanOutput, error) {
-	return idempotent(s, ctx, "UpdateResponsePlan", in.ClientToken, in, func(ctx context.Context) (*model.UpdateResponsePlanOutput, error) {
+	return mutate(s, ctx, "UpdateResponsePlan", in.ClientToken, in, func(ctx context.Context) (*model.UpdateResponsePlanOutput, error) {
 		return s.updateResponsePlan(ctx, in)
 	})
 }
@@ -210,6 +210,12 @@ func (s *Service) updateResponsePlan(ctx context.Context, in *model.UpdateRespon
 // DeleteResponsePlan deletes the plan; deleting a plan that does not exist
 // succeeds. Errors: ValidationError for an ARN that is not a plan's.
 func (s *Service) DeleteResponsePlan(ctx context.Context, in *model.DeleteResponsePlanInput) (*model.DeleteResponsePlanOutput, error) {
+	return mutate(s, ctx, "DeleteResponsePlan", nil, in, func(ctx context.Context) (*model.DeleteResponsePlanOutput, error) {
+		return s.deleteResponsePlan(ctx, in)
+	})
+}
+
+func (s *Service) deleteResponsePlan(ctx context.Context, in *model.DeleteResponsePlanInput) (*model.DeleteResponsePlanOutput, error) {
 	a, err := responsePlanName(*in.Arn)
 	if err != nil {
 		return nil, err

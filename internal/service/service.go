@@ -34,6 +34,10 @@ type Config struct {
 	// Region is the region the notifications' events name; empty means
 	// DefaultRegion.
 	Region string
+	// EventBus is the EventBridge event bus, by name or ARN, that every
+	// successful call of an operation that changes state is announced on
+	// (see announceCall); empty announces none.
+	EventBus string
 }
 
 // Service carries out the operations on a Store.

@@ -42,6 +42,12 @@ func tagTargetNotFound(r domain.ResourceRef) error {
 // TagResource adds tags to a resource, replacing the values of keys it has.
 // Errors: NotFoundError; QuotaExceededError beyond 50 tags.
 func (s *Service) TagResource(ctx context.Context, in *model.TagResourceRequest) (*model.TagResourceResponse, error) {
+	return mutate(s, ctx, "TagResource", nil, in, func(ctx context.Context) (*model.TagResourceResponse, error) {
+		return s.tagResource(ctx, in)
+	})
+}
+
+func (s *Service) tagResource(ctx context.Context, in *model.TagResourceRequest) (*model.TagResourceResponse, error) {
 	r, err := taggable(ctx, *in.ResourceArn)
 	if err != nil {
 		return nil, err
@@ -72,6 +78,12 @@ func (s *Service) TagResource(ctx context.Context, in *model.TagResourceRequest)
 // UntagResource removes tag keys from a resource; absent keys are ignored.
 // Errors: NotFoundError.
 func (s *Service) UntagResource(ctx context.Context, in *model.UntagResourceRequest) (*model.UntagResourceResponse, error) {
+	return mutate(s, ctx, "UntagResource", nil, in, func(ctx context.Context) (*model.UntagResourceResponse, error) {
+		return s.untagResource(ctx, in)
+	})
+}
+
+func (s *Service) untagResource(ctx context.Context, in *model.UntagResourceRequest) (*model.UntagResourceResponse, error) {
 	r, err := taggable(ctx, *in.ResourceArn)
 	if err != nil {
 		return nil, err

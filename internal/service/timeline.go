@@ -245,7 +245,7 @@ func (s *Service) referencesIn(ctx context.Context, r *domain.IncidentRecord, re
 // event type or a reference to a related item the incident does not have;
 // ConflictError for a clientToken reused with other parameters.
 func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimelineEventInput) (*model.CreateTimelineEventOutput, error) {
-	return idempotent(s, ctx, "CreateTimelineEvent", in.ClientToken, in, func(ctx context.Context) (*model.CreateTimelineEventOutput, error) {
+	return mutate(s, ctx, "CreateTimelineEvent", in.ClientToken, in, func(ctx context.Context) (*model.CreateTimelineEventOutput, error) {
 		r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 		if err != nil {
 			return nil, err
@@ -299,7 +299,7 @@ func automaticEventError(e *domain.TimelineEvent) error {
 // the incident does not have; ConflictError for a clientToken reused with
 // other parameters.
 func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimelineEventInput) (*model.UpdateTimelineEventOutput, error) {
-	return idempotent(s, ctx, "UpdateTimelineEvent", in.ClientToken, in, func(ctx context.Context) (*model.UpdateTimelineEventOutput, error) {
+	return mutate(s, ctx, "UpdateTimelineEvent", in.ClientToken, in, func(ctx context.Context) (*model.UpdateTimelineEventOutput, error) {
 		r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 		if err != nil {
 			return nil, err
@@ -350,6 +350,12 @@ func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimel
 // that does not exist succeeds.
 // Errors: ValidationError for an automatic event.
 func (s *Service) DeleteTimelineEvent(ctx context.Context, in *model.DeleteTimelineEventInput) (*model.DeleteTimelineEventOutput, error) {
+	return mutate(s, ctx, "DeleteTimelineEvent", nil, in, func(ctx context.Context) (*model.DeleteTimelineEventOutput, error) {
+		return s.deleteTimelineEvent(ctx, in)
+	})
+}
+
+func (s *Service) deleteTimelineEvent(ctx context.Context, in *model.DeleteTimelineEventInput) (*model.DeleteTimelineEventOutput, error) {
 	if _, err := incidentARN(ctx, *in.IncidentRecordArn); err != nil {
 		return &model.DeleteTimelineEventOutput{}, nil
 	}

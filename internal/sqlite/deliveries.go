@@ -43,6 +43,16 @@ func (s *Store) NextChangeSeq(ctx context.Context, account, arn string) (int64, 
 	return seq, err
 }
 
+// NextSeq implements domain.Store: one upsert, by the one writer.
+func (s *Store) NextSeq(ctx context.Context, account, name string) (int64, error) {
+	var seq int64
+	err := s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO sequences (account, name, value) VALUES (?, ?, 1)
+			ON CONFLICT (account, name) DO UPDATE SET value = value + 1 RETURNING value`, account, name).Scan(&seq)
+	})
+	return seq, err
+}
+
 // AddDeliveries implements domain.Store.
 func (s *Store) AddDeliveries(ctx context.Context, ds []*domain.Delivery) error {
 	type row struct {

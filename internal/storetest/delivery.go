@@ -277,6 +277,77 @@ func deliveryCases() []testCase {
 			check(t, nextChangeSeq(t, s, r), int64(n+1), "NextChangeSeq after the race")
 			check(t, nextChangeSeq(t, s, other), int64(1), "NextChangeSeq of another record after the race")
 		}},
+		{"NextSeq", func(t *testing.T, s domain.Store) {
+			ctx := t.Context()
+			next := func(account, name string) int64 {
+				t.Helper()
+				seq, err := s.NextSeq(ctx, account, name)
+				must(t, err, "NextSeq %s %q", account, name)
+				return seq
+			}
+			for want := int64(1); want <= 3; want++ {
+				check(t, next(acctA, "one"), want, "NextSeq of a counter")
+			}
+			check(t, next(acctA, "two"), int64(1), "NextSeq of another counter")
+			check(t, next(acctB, "one"), int64(1), "NextSeq of another account's counter of the same name")
+			check(t, next(acctA, ""), int64(1), "NextSeq of the counter of the empty name")
+			check(t, next(acctA, "one"), int64(4), "NextSeq of the first counter after the others")
+
+			// A transaction that fails takes no number.
+			err := s.Tx(ctx, func(ctx context.Context) error {
+				if _, err := s.NextSeq(ctx, acctA, "one"); err != nil {
+					return err
+				}
+				return errBoom
+			})
+			wantErr(t, err, errBoom, "Tx failing after NextSeq")
+			check(t, next(acctA, "one"), int64(5), "NextSeq after a failed transaction")
+
+			// Deleting the account's data resets nothing.
+			must(t, s.CreateReplicationSet(ctx, newReplicationSet(acctA), nil), "CreateReplicationSet")
+			must(t, s.DeleteAccountData(ctx, acctA, func(*domain.ReplicationSet) error { return nil }), "DeleteAccountData")
+			check(t, next(acctA, "one"), int64(6), "NextSeq after DeleteAccountData")
+		}},
+		{"NextSeqWaitsForTheTransactionHoldingTheCounter", func(t *testing.T, s domain.Store) {
+			ctx := t.Context()
+			// A transaction takes 1 and stays open; another that takes the
+			// counter meanwhile gets its number only once the first has
+			// ended, and then the number after the first's if it
+			// committed: numbers follow the order of the commits.
+			for _, commit := range []bool{true, false} {
+				name := fmt.Sprint("commit ", commit)
+				end := errBoom
+				if commit {
+					end = nil
+				}
+				release, done := openTxEnding(t, s, end, func(ctx context.Context) error {
+					_, err := s.NextSeq(ctx, acctA, name)
+					return err
+				})
+				got := make(chan int64, 1)
+				go func() {
+					seq, err := s.NextSeq(ctx, acctA, name)
+					if err != nil {
+						t.Errorf("NextSeq while another transaction holds the counter: %v", err)
+					}
+					got <- seq
+				}()
+				select {
+				case seq := <-got:
+					t.Fatalf("NextSeq answered %d while another transaction held the counter", seq)
+				case <-time.After(200 * time.Millisecond):
+				}
+				close(release)
+				want := int64(1)
+				if commit {
+					must(t, <-done, "the open transaction, committing")
+					want = 2
+				} else {
+					wantErr(t, <-done, errBoom, "the open transaction, failing")
+				}
+				check(t, <-got, want, "NextSeq after the transaction holding the counter ended (committed: %v)", commit)
+			}
+		}},
 		{"AddRoundTrip", func(t *testing.T, s domain.Store) {
 			ctx := t.Context()
 			r := createIncident(t, s, newIncident(acctA, "one", at(0)))

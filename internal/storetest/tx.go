@@ -539,6 +539,13 @@ func txCases() []testCase {
 // done answers). openTx returns once write has run.
 func openTx(t *testing.T, s domain.Store, write func(ctx context.Context) error) (release chan struct{}, done chan error) {
 	t.Helper()
+	return openTxEnding(t, s, errBoom, write)
+}
+
+// openTxEnding is openTx for a transaction whose fn, once released,
+// returns end: nil commits it.
+func openTxEnding(t *testing.T, s domain.Store, end error, write func(ctx context.Context) error) (release chan struct{}, done chan error) {
+	t.Helper()
 	written := make(chan struct{})
 	release, done = make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -556,7 +563,7 @@ func openTx(t *testing.T, s domain.Store, write func(ctx context.Context) error)
 			case <-time.After(10 * time.Second):
 				return errors.New("the test did not release the transaction")
 			}
-			return errBoom
+			return end
 		})
 	}()
 	select {

@@ -15,18 +15,22 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// Moto is a moto_server, a real local SNS and SQS, that a test started.
+// Moto is a moto_server, a real local SNS, SQS and EventBridge, that a
+// test started.
 type Moto struct {
-	Endpoint string // http://127.0.0.1:PORT
-	SNS      *sns.Client
-	SQS      *sqs.Client
-	cmd      *exec.Cmd
-	t        testing.TB
+	Endpoint    string // http://127.0.0.1:PORT
+	SNS         *sns.Client
+	SQS         *sqs.Client
+	EventBridge *eventbridge.Client
+	cmd         *exec.Cmd
+	t           testing.TB
 }
 
 // MotoCredentials are the credentials a server that publishes to moto
@@ -66,6 +70,7 @@ func StartMoto(t testing.TB) *Moto {
 	creds := credentials.NewStaticCredentialsProvider("testing", "testing", "")
 	m.SNS = sns.New(sns.Options{Region: Region, BaseEndpoint: aws.String(m.Endpoint), Credentials: creds})
 	m.SQS = sqs.New(sqs.Options{Region: Region, BaseEndpoint: aws.String(m.Endpoint), Credentials: creds})
+	m.EventBridge = eventbridge.New(eventbridge.Options{Region: Region, BaseEndpoint: aws.String(m.Endpoint), Credentials: creds})
 	return m
 }
 
@@ -87,7 +92,18 @@ func (m *Moto) TopicWithQueue(name string) (topic, queue string) {
 	if err != nil {
 		m.t.Fatalf("CreateTopic %s: %v", name, err)
 	}
-	qout, err := m.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-queue")})
+	url, arn := m.queue(name + "-queue")
+	if _, err := m.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: tout.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(arn)}); err != nil {
+		m.t.Fatalf("Subscribe: %v", err)
+	}
+	return aws.ToString(tout.TopicArn), url
+}
+
+// queue creates the SQS queue name and returns its URL and ARN.
+func (m *Moto) queue(name string) (url, arn string) {
+	m.t.Helper()
+	ctx := context.Background()
+	qout, err := m.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
 	if err != nil {
 		m.t.Fatalf("CreateQueue %s: %v", name, err)
 	}
@@ -95,11 +111,55 @@ func (m *Moto) TopicWithQueue(name string) (topic, queue string) {
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	if _, err := m.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: tout.TopicArn, Protocol: aws.String("sqs"),
-		Endpoint: aws.String(attrs.Attributes["QueueArn"])}); err != nil {
-		m.t.Fatalf("Subscribe: %v", err)
+	return aws.ToString(qout.QueueUrl), attrs.Attributes["QueueArn"]
+}
+
+// RuleWithQueue creates, on the event bus bus (created when it is not
+// "default"), the rule name of the event pattern pattern (JSON) with an SQS
+// queue as its target, and returns the queue's URL.
+func (m *Moto) RuleWithQueue(bus, name, pattern string) string {
+	m.t.Helper()
+	ctx := context.Background()
+	if bus != "default" {
+		if _, err := m.EventBridge.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil && !strings.Contains(err.Error(), "ResourceAlreadyExists") {
+			m.t.Fatalf("CreateEventBus %s: %v", bus, err)
+		}
 	}
-	return aws.ToString(tout.TopicArn), aws.ToString(qout.QueueUrl)
+	url, arn := m.queue(name + "-queue")
+	if _, err := m.EventBridge.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(bus), EventPattern: aws.String(pattern)}); err != nil {
+		m.t.Fatalf("PutRule %s: %v", name, err)
+	}
+	if _, err := m.EventBridge.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: aws.String(bus),
+		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(arn)}}}); err != nil {
+		m.t.Fatalf("PutTargets %s: %v", name, err)
+	}
+	return url
+}
+
+// ReceiveBodies waits up to timeout for n messages on queue, deleting
+// each, and returns their bodies (fewer when the time ran out).
+func (m *Moto) ReceiveBodies(queue string, n int, timeout time.Duration) []string {
+	m.t.Helper()
+	ctx := context.Background()
+	var out []string
+	deadline := time.Now().Add(timeout)
+	for len(out) < n && time.Now().Before(deadline) {
+		r, err := m.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			m.t.Fatalf("ReceiveMessage: %v", err)
+		}
+		var received []sqstypes.DeleteMessageBatchRequestEntry
+		for i, msg := range r.Messages {
+			out = append(out, aws.ToString(msg.Body))
+			received = append(received, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
+		}
+		if len(received) > 0 {
+			if _, err := m.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queue), Entries: received}); err != nil {
+				m.t.Fatal(err)
+			}
+		}
+	}
+	return out
 }
 
 // SNSMessage is what an SQS queue subscribed to a topic receives: SNS's

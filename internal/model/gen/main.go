@@ -352,6 +352,20 @@ func (g *gen) structType(name string, s *Shape, input bool) {
 			}
 		}
 		g.p("}\n\n")
+		g.p("// BoundParameters returns the members that travel in the URI and the query string, by member name.\n")
+		g.p("func (s *%s) BoundParameters() map[string]any {\n", name)
+		g.p("m := map[string]any{}\n")
+		for _, m := range s.Members {
+			if m.Ref.Location != "uri" && m.Ref.Location != "querystring" {
+				continue
+			}
+			if g.svc.Shapes[m.Ref.Shape].Type == "list" {
+				g.p("if s.%s != nil { m[%q] = s.%s }\n", exported(m.Name), m.Name, exported(m.Name))
+			} else {
+				g.p("if s.%s != nil { m[%q] = *s.%s }\n", exported(m.Name), m.Name, exported(m.Name))
+			}
+		}
+		g.p("return m\n}\n\n")
 	}
 }
 

@@ -1,0 +1,34 @@
+package notify
+
+import (
+	"context"
+	"strings"
+)
+
+// The kinds of destination a delivery names (its Topic).
+const (
+	KindSNS         = "sns"         // an SNS topic's ARN
+	KindEventBridge = "eventbridge" // an event bus: its ARN, or event-bus/NAME
+)
+
+// Kind is the kind of the destination dest.
+func Kind(dest string) string {
+	if strings.HasPrefix(dest, "arn:") && strings.Contains(dest, ":sns:") {
+		return KindSNS
+	}
+	return KindEventBridge
+}
+
+// Router publishes each delivery to the publisher of its destination's
+// kind.
+type Router struct {
+	SNS, EventBridge Publisher
+}
+
+// Publish implements Publisher.
+func (r Router) Publish(ctx context.Context, destination string, message []byte, attributes map[string]string) error {
+	if Kind(destination) == KindSNS {
+		return r.SNS.Publish(ctx, destination, message, attributes)
+	}
+	return r.EventBridge.Publish(ctx, destination, message, attributes)
+}
