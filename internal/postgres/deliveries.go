@@ -119,31 +119,48 @@ func scanDelivery(row pgx.CollectableRow) (*domain.Delivery, error) {
 }
 
 // claimDeliveries is ClaimDeliveries' statement ($1 now, $2 the holder, $3
-// until, $4 the limit). The candidates are the pending deliveries due at
-// now, oldest due first, whose claim (if any) is the holder's or has ended
-// by now, and of whose incident and topic no pending delivery has a lower
-// seq. FOR UPDATE SKIP LOCKED locks them: a delivery another claim (of
-// another node, say) has locked and not yet committed is passed over, not
-// waited for, and one whose row changed since the statement's snapshot (a
-// claim, a delivery committed meanwhile) is checked again, as it is now,
-// once locked. The UPDATE then claims the rows locked, and the result
-// comes in Seq order.
+// until, $4 the limit). It walks the queues (incident and topic) that have
+// pending deliveries through deliveries_queue, one index probe for each
+// queue whatever its length, and takes the head of each: its pending
+// delivery of the lowest seq. A topic down for hours, with a long queue
+// waiting behind its head, costs a claim no more than a queue of one. The
+// candidates are the heads due at now, oldest due first, whose claim (if
+// any) is the holder's or has ended by now. FOR UPDATE SKIP LOCKED locks
+// them: a head another claim (of another node, say) has locked and not yet
+// committed is passed over, not waited for, and one whose row changed
+// since the statement's snapshot (a claim, a delivery committed meanwhile)
+// is checked again, as it is now, once locked. The UPDATE then claims the
+// rows locked, and the result comes in Seq order.
 //
-// The head-of-queue rule holds across claimers: the head of a queue is
-// either locked by the claim that takes it (and passed over by the others,
-// whose NOT EXISTS still sees it pending, so that they take nothing of its
-// queue), or claimed, or pending and not due; only a delivery or a parking
-// of it, committed, lets the next one of its queue become a candidate.
-const claimDeliveries = `WITH candidates AS (
-		SELECT d.id, d.topic FROM deliveries AS d
-		WHERE d.state = 'pending' AND d.next_attempt <= $1
-			AND (d.claimed_until IS NULL OR d.claimed_until <= $1 OR d.claimed_by = $2)
-			AND NOT EXISTS (SELECT 1 FROM deliveries AS e
-				WHERE e.state = 'pending' AND e.account = d.account AND e.incident_arn = d.incident_arn
-					AND e.topic = d.topic AND e.seq < d.seq)
-		ORDER BY d.next_attempt, d.seq, d.id, d.topic
+// The head-of-queue rule holds across claimers: the heads are those of
+// the statement's snapshot, so a head another claim has locked is passed
+// over and nothing else of its queue is taken; a head delivered or parked
+// since the snapshot fails the check once locked, and its queue gives
+// nothing until a later claim sees the next delivery as its head.
+const claimDeliveries = `WITH RECURSIVE
+	queues AS (
+		(SELECT account, incident_arn, topic FROM deliveries WHERE state = 'pending' ORDER BY account, incident_arn, topic LIMIT 1)
+		UNION ALL
+		SELECT n.account, n.incident_arn, n.topic FROM queues AS q, LATERAL (
+			SELECT account, incident_arn, topic FROM deliveries
+			WHERE state = 'pending' AND (account, incident_arn, topic) > (q.account, q.incident_arn, q.topic)
+			ORDER BY account, incident_arn, topic LIMIT 1) AS n
+	), heads AS (
+		SELECT h.* FROM queues AS q, LATERAL (
+			SELECT id, topic, seq, next_attempt, claimed_until, claimed_by FROM deliveries
+			WHERE state = 'pending' AND account = q.account AND incident_arn = q.incident_arn AND topic = q.topic
+			ORDER BY seq LIMIT 1) AS h
+	), due AS (
+		SELECT id, topic FROM heads
+		WHERE next_attempt <= $1 AND (claimed_until IS NULL OR claimed_until <= $1 OR claimed_by = $2)
+		ORDER BY next_attempt, seq, id, topic
 		LIMIT $4
-		FOR UPDATE OF d SKIP LOCKED
+	), candidates AS (
+		SELECT l.id, l.topic FROM due, LATERAL (
+			SELECT d.id, d.topic FROM deliveries AS d
+			WHERE d.id = due.id AND d.topic = due.topic AND d.state = 'pending' AND d.next_attempt <= $1
+				AND (d.claimed_until IS NULL OR d.claimed_until <= $1 OR d.claimed_by = $2)
+			FOR UPDATE SKIP LOCKED) AS l
 	), claimed AS (
 		UPDATE deliveries AS d SET claimed_by = $2, claimed_until = $3
 		FROM candidates AS c WHERE d.id = c.id AND d.topic = c.topic

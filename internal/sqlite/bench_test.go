@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/storetest"
 )
 
 // BenchmarkDurableWrite: one small durable transaction at a time from one
@@ -34,4 +35,13 @@ func oneRow(i int) *domain.Delivery {
 	return &domain.Delivery{ID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), Topic: "arn:aws:sns:us-east-1:111122223333:t",
 		Account: "111122223333", IncidentARN: "arn:aws:ssm-incidents::111122223333:incident-record/p/1", Seq: int64(i),
 		DetailType: "SSM Incident Record Update", Message: []byte(`{}`), CreatedTime: time.Now()}
+}
+
+// BenchmarkClaimBehindBacklog: see storetest.BenchmarkClaimBehindBacklog.
+func BenchmarkClaimBehindBacklog(b *testing.B) {
+	for _, backlog := range []int{1000, 100000} {
+		b.Run(fmt.Sprint("backlog=", backlog), func(b *testing.B) {
+			storetest.BenchmarkClaimBehindBacklog(b, open(b, b.TempDir()), backlog)
+		})
+	}
 }

@@ -53,40 +53,44 @@ func (s *Store) NextSeq(ctx context.Context, account, name string) (int64, error
 	return seq, err
 }
 
-// AddDeliveries implements domain.Store.
+// AddDeliveries implements domain.Store: one INSERT of them all, so that
+// a duplicate undoes the statement alone and needs no savepoint.
 func (s *Store) AddDeliveries(ctx context.Context, ds []*domain.Delivery) error {
-	type row struct {
-		d     *domain.Delivery
-		attrs string
+	if len(ds) == 0 {
+		return nil
 	}
-	rows := make([]row, len(ds))
-	for i, d := range ds {
-		attrs, err := json.Marshal(d.Attributes)
-		if err != nil {
-			return err
-		}
-		if d.Attributes == nil {
-			attrs = []byte("{}")
-		}
-		rows[i] = row{d, string(attrs)}
-	}
-	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		for _, r := range rows {
-			d := r.d
-			_, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, topic, account, incident_arn, seq, detail_type, message, attributes,
-				created_at, state, next_attempt, queue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-				d.ID, d.Topic, d.Account, d.IncidentARN, d.Seq, d.DetailType, d.Message, r.attrs, ms(d.CreatedTime), ms(d.CreatedTime),
-				queueOf(d))
-			if isUniqueViolation(err) {
-				return domain.ErrConflict
-			}
-			if err != nil {
+	args := make([]any, 0, 11*len(ds))
+	for _, d := range ds {
+		attrs := []byte("{}")
+		if d.Attributes != nil {
+			var err error
+			if attrs, err = json.Marshal(d.Attributes); err != nil {
 				return err
 			}
 		}
-		return nil
+		args = append(args, d.ID, d.Topic, d.Account, d.IncidentARN, d.Seq, d.DetailType, d.Message, string(attrs),
+			ms(d.CreatedTime), ms(d.CreatedTime), queueOf(d))
+	}
+	query := insertDeliveries
+	if len(ds) > 1 {
+		query += strings.Repeat(", "+deliveryValues, len(ds)-1)
+	}
+	return s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		if isUniqueViolation(err) {
+			return domain.ErrConflict
+		}
+		return err
 	})
 }
+
+// insertDeliveries inserts one delivery; each further one adds
+// deliveryValues.
+const (
+	deliveryValues   = `(?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`
+	insertDeliveries = `INSERT INTO deliveries (id, topic, account, incident_arn, seq, detail_type, message, attributes,
+		created_at, state, next_attempt, queue) VALUES ` + deliveryValues
+)
 
 // deliveryColumns are the columns a delivery is read from, in scanDelivery's order.
 const deliveryColumns = `id, topic, account, incident_arn, seq, detail_type, message, attributes, created_at,
@@ -117,19 +121,34 @@ func scanDelivery(scan func(dest ...any) error) (*domain.Delivery, error) {
 	return &d, nil
 }
 
-// ClaimDeliveries implements domain.Store. It is a write transaction, run
-// by the writer and answered after its group's fsync, like every write:
-// what it returns was committed durably, its own claims and the deliveries
-// it read alike (a delivery committed in the same group is durable with
-// it).
+// claimDeliveries selects the deliveries to claim: the head of each queue
+// (its pending delivery of the lowest seq), when it is due and free. It
+// walks the queues through the index of pending deliveries, two seeks for
+// each queue that has any, whatever their length: a topic that is down
+// for hours, with a long queue of deliveries waiting behind its head,
+// costs a claim no more than one that holds a single delivery.
+const claimDeliveries = `WITH RECURSIVE
+	queues(queue) AS (
+		SELECT (SELECT queue FROM deliveries WHERE state = 'pending' ORDER BY queue LIMIT 1)
+		UNION ALL
+		SELECT (SELECT queue FROM deliveries WHERE state = 'pending' AND queue > queues.queue ORDER BY queue LIMIT 1)
+		FROM queues WHERE queues.queue IS NOT NULL),
+	heads(head) AS (
+		SELECT (SELECT rowid FROM deliveries WHERE state = 'pending' AND queue = queues.queue ORDER BY seq, rowid LIMIT 1)
+		FROM queues WHERE queues.queue IS NOT NULL)
+	SELECT ` + deliveryColumns + ` FROM heads JOIN deliveries ON deliveries.rowid = heads.head
+	WHERE next_attempt <= ? AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)
+	ORDER BY seq, created_at, id, topic LIMIT ?`
+
+// ClaimDeliveries implements domain.Store (claimDeliveries). It is a write
+// transaction, run by the writer and answered after its group's fsync,
+// like every write: what it returns was committed durably, its own claims
+// and the deliveries it read alike (a delivery committed in the same group
+// is durable with it).
 func (s *Store) ClaimDeliveries(ctx context.Context, holder string, now, until time.Time, limit int) ([]*domain.Delivery, error) {
 	var out []*domain.Delivery
 	err := s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries AS d
-			WHERE state = 'pending' AND next_attempt <= ?
-				AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)
-				AND NOT EXISTS (SELECT 1 FROM deliveries AS e WHERE e.state = 'pending' AND e.queue = d.queue AND e.seq < d.seq)
-			ORDER BY seq, created_at, id, topic LIMIT ?`, ms(now), ms(now), holder, limit)
+		rows, err := tx.QueryContext(ctx, claimDeliveries, ms(now), ms(now), holder, limit)
 		if err != nil {
 			return err
 		}
