@@ -1,12 +1,14 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,12 +123,13 @@ func scanDelivery(scan func(dest ...any) error) (*domain.Delivery, error) {
 	return &d, nil
 }
 
-// claimDeliveries selects the deliveries to claim: the head of each queue
-// (its pending delivery of the lowest seq), when it is due and free. It
-// walks the queues through the index of pending deliveries, two seeks for
-// each queue that has any, whatever their length: a topic that is down
-// for hours, with a long queue of deliveries waiting behind its head,
-// costs a claim no more than one that holds a single delivery.
+// claimDeliveries claims the deliveries it returns (claimed_by ?,
+// claimed_until ?): the head of each queue (its pending delivery of the
+// lowest seq), when it is due (?) and free (? the holder), up to a limit
+// (?). It walks the queues through the index of pending deliveries, two
+// seeks for each queue that has any, whatever their length: a topic that
+// is down for hours, with a long queue of deliveries waiting behind its
+// head, costs a claim no more than one that holds a single delivery.
 const claimDeliveries = `WITH RECURSIVE
 	queues(queue) AS (
 		SELECT (SELECT queue FROM deliveries WHERE state = 'pending' ORDER BY queue LIMIT 1)
@@ -135,38 +138,36 @@ const claimDeliveries = `WITH RECURSIVE
 		FROM queues WHERE queues.queue IS NOT NULL),
 	heads(head) AS (
 		SELECT (SELECT rowid FROM deliveries WHERE state = 'pending' AND queue = queues.queue ORDER BY seq, rowid LIMIT 1)
-		FROM queues WHERE queues.queue IS NOT NULL)
-	SELECT ` + deliveryColumns + ` FROM heads JOIN deliveries ON deliveries.rowid = heads.head
-	WHERE next_attempt <= ? AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)
-	ORDER BY seq, created_at, id, topic LIMIT ?`
+		FROM queues WHERE queues.queue IS NOT NULL),
+	chosen(head) AS (
+		SELECT heads.head FROM heads JOIN deliveries ON deliveries.rowid = heads.head
+		WHERE next_attempt <= ? AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)
+		ORDER BY seq, created_at, id, topic LIMIT ?)
+	UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE rowid IN (SELECT head FROM chosen)
+	RETURNING ` + deliveryColumns
 
-// ClaimDeliveries implements domain.Store (claimDeliveries). It is a write
-// transaction, run by the writer and answered after its group's fsync,
-// like every write: what it returns was committed durably, its own claims
-// and the deliveries it read alike (a delivery committed in the same group
-// is durable with it).
+// ClaimDeliveries implements domain.Store: one statement
+// (claimDeliveries). It is a write transaction, run by the writer and
+// answered after its group's fsync, like every write: what it returns was
+// committed durably, its own claims and the deliveries it read alike (a
+// delivery committed in the same group is durable with it).
 func (s *Store) ClaimDeliveries(ctx context.Context, holder string, now, until time.Time, limit int) ([]*domain.Delivery, error) {
 	var out []*domain.Delivery
-	err := s.tx(ctx, func(ctx context.Context, tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, claimDeliveries, ms(now), ms(now), holder, limit)
+	err := s.tx1(ctx, func(ctx context.Context, tx *wtx) error {
+		rows, err := tx.QueryContext(ctx, claimDeliveries, ms(now), ms(now), holder, limit, holder, ms(until))
 		if err != nil {
 			return err
 		}
 		out, err = scanAll(rows, scanDelivery)
-		if err != nil {
-			return err
-		}
-		for _, d := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_by = ?, claimed_until = ? WHERE id = ? AND topic = ?`,
-				holder, ms(until), d.ID, d.Topic); err != nil {
-				return err
-			}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	// RETURNING gives the rows in no order.
+	slices.SortFunc(out, func(a, b *domain.Delivery) int {
+		return cmp.Or(cmp.Compare(a.Seq, b.Seq), a.CreatedTime.Compare(b.CreatedTime), cmp.Compare(a.ID, b.ID), cmp.Compare(a.Topic, b.Topic))
+	})
 	return out, nil
 }
 
