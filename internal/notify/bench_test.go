@@ -108,12 +108,22 @@ func BenchmarkNotificationLatency(b *testing.B) {
 // SDK clients over 64 incidents that notify a topic, once with SNS (moto)
 // reachable, the dispatcher publishing beside the requests, and once with
 // SNS down, its deliveries failing and waiting: the request path does not
-// wait for SNS.
+// wait for SNS. moto shares the machine's cores with incidentd and its
+// clients; with INCIDENTD_BENCH_MOTO_CPU=N it is kept on CPU N, so that a
+// run pinned to the other CPUs (taskset -c 0 go test …) compares up and
+// down on the same CPUs, as with an SNS on another machine.
 func BenchmarkUpdatesWithSNSUpAndDown(b *testing.B) {
 	for _, sns := range []string{"up", "down"} {
 		b.Run("sns="+sns, func(b *testing.B) {
 			moto := testserver.StartMoto(b)
 			topic, _ := moto.TopicWithQueue("incidents")
+			if cpu := os.Getenv("INCIDENTD_BENCH_MOTO_CPU"); cpu != "" {
+				n, err := strconv.Atoi(cpu)
+				if err != nil {
+					b.Fatalf("INCIDENTD_BENCH_MOTO_CPU=%q: %v", cpu, err)
+				}
+				moto.PinToCPU(n)
+			}
 			endpoint := moto.Endpoint
 			if sns == "down" {
 				l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -26,9 +26,18 @@ type Router struct {
 }
 
 // Publish implements Publisher.
-func (r Router) Publish(ctx context.Context, destination string, message []byte, attributes map[string]string) error {
+func (r Router) Publish(ctx context.Context, destination string, messages []Message) []error {
 	if Kind(destination) == KindSNS {
-		return r.SNS.Publish(ctx, destination, message, attributes)
+		return r.SNS.Publish(ctx, destination, messages)
 	}
-	return r.EventBridge.Publish(ctx, destination, message, attributes)
+	return r.EventBridge.Publish(ctx, destination, messages)
+}
+
+// all is err for each of n messages.
+func all(n int, err error) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }

@@ -32,41 +32,50 @@ func NewEventBridge(cfg aws.Config, region string) *EventBridge {
 	})}
 }
 
-// Publish implements Publisher: message is an event (the envelope
-// EventBridge gives its events), of which the source, detail type, time,
-// resources and detail are put; the bus gives the event its own id,
-// account and region.
-func (p *EventBridge) Publish(ctx context.Context, bus string, message []byte, _ map[string]string) error {
-	var ev struct {
-		Source     string          `json:"source"`
-		DetailType string          `json:"detail-type"`
-		Time       time.Time       `json:"time"`
-		Resources  []string        `json:"resources"`
-		Detail     json.RawMessage `json:"detail"`
+// Publish implements Publisher, with one PutEvents: each message is an
+// event (the envelope EventBridge gives its events), of which the source,
+// detail type, time, resources and detail are put; the bus gives the event
+// its own id, account and region.
+func (p *EventBridge) Publish(ctx context.Context, bus string, messages []Message) []error {
+	errs := make([]error, len(messages))
+	var entries []types.PutEventsRequestEntry
+	var index []int // the message of each entry
+	for i, m := range messages {
+		var ev struct {
+			Source     string          `json:"source"`
+			DetailType string          `json:"detail-type"`
+			Time       time.Time       `json:"time"`
+			Resources  []string        `json:"resources"`
+			Detail     json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal(m.Body, &ev); err != nil {
+			errs[i] = fmt.Errorf("the stored event is not an event: %w", err)
+			continue
+		}
+		entry := types.PutEventsRequestEntry{Source: aws.String(ev.Source), DetailType: aws.String(ev.DetailType),
+			Detail: aws.String(string(ev.Detail)), Resources: ev.Resources, EventBusName: aws.String(strings.TrimPrefix(bus, "event-bus/"))}
+		if !ev.Time.IsZero() {
+			entry.Time = aws.Time(ev.Time)
+		}
+		entries, index = append(entries, entry), append(index, i)
 	}
-	if err := json.Unmarshal(message, &ev); err != nil {
-		return fmt.Errorf("the stored event is not an event: %w", err)
-	}
-	entry := types.PutEventsRequestEntry{Source: aws.String(ev.Source), DetailType: aws.String(ev.DetailType),
-		Detail: aws.String(string(ev.Detail)), Resources: ev.Resources, EventBusName: aws.String(strings.TrimPrefix(bus, "event-bus/"))}
-	if !ev.Time.IsZero() {
-		entry.Time = aws.Time(ev.Time)
+	if len(entries) == 0 {
+		return errs
 	}
 	var opts []func(*eventbridge.Options)
 	if parts := strings.SplitN(bus, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[3] != "" {
 		opts = append(opts, func(o *eventbridge.Options) { o.Region = parts[3] })
 	}
-	out, err := p.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []types.PutEventsRequestEntry{entry}}, opts...)
-	if err != nil {
-		return err
-	}
-	if out.FailedEntryCount > 0 {
-		for _, e := range out.Entries {
-			if e.ErrorCode != nil {
-				return fmt.Errorf("the event bus refused the event: %s: %s", aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage))
-			}
+	out, err := p.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries}, opts...)
+	for j, i := range index {
+		switch {
+		case err != nil:
+			errs[i] = err
+		case j >= len(out.Entries):
+			errs[i] = errors.New("the event bus's answer to PutEvents does not name the event")
+		case out.Entries[j].ErrorCode != nil:
+			errs[i] = fmt.Errorf("the event bus refused the event: %s: %s", aws.ToString(out.Entries[j].ErrorCode), aws.ToString(out.Entries[j].ErrorMessage))
 		}
-		return errors.New("the event bus refused the event")
 	}
-	return nil
+	return errs
 }

@@ -15,19 +15,33 @@ import (
 	"github.com/incidentd/incidentd/internal/domain"
 )
 
-// Publisher publishes one message to one destination.
+// Publisher publishes messages to a destination.
 type Publisher interface {
-	// Publish sends message, with its message attributes, to destination
-	// (a delivery's Topic); an error says it was not accepted.
-	Publish(ctx context.Context, destination string, message []byte, attributes map[string]string) error
+	// Publish sends messages (at most MaxBatch) to destination (their
+	// deliveries' Topic), in one call where the destination takes several,
+	// and returns one error for each message: nil when it was accepted.
+	Publish(ctx context.Context, destination string, messages []Message) []error
 }
+
+// Message is what a delivery publishes: its message and its message
+// attributes.
+type Message struct {
+	Body       []byte
+	Attributes map[string]string
+}
+
+// MaxBatch is how many messages one publish sends at most: SNS's
+// PublishBatch and EventBridge's PutEvents take 10.
+const MaxBatch = 10
 
 // Config tunes a Dispatcher; zero values take the defaults.
 type Config struct {
 	// MaxAttempts is how many attempts a delivery gets before it is parked
 	// (DefaultMaxAttempts).
 	MaxAttempts int
-	// Concurrency bounds the publishes in flight (DefaultConcurrency).
+	// Concurrency bounds the deliveries in flight (DefaultConcurrency):
+	// those claimed and being published, up to MaxBatch to a destination
+	// in one call.
 	Concurrency int
 	// Poll is how often the store is asked for due deliveries when the
 	// last ask found none (DefaultPoll).
@@ -45,7 +59,7 @@ type Config struct {
 // The defaults of Config.
 const (
 	DefaultMaxAttempts = 10
-	DefaultConcurrency = 16
+	DefaultConcurrency = 32
 	DefaultPoll        = 50 * time.Millisecond
 	DefaultBackoff     = time.Second
 	DefaultMaxBackoff  = 5 * time.Minute
@@ -127,7 +141,7 @@ const purgeInterval = time.Hour
 // never returns what an earlier one of this process holds.
 func (d *Dispatcher) Run(ctx context.Context) {
 	c := d.config()
-	done := make(chan outcome, c.Concurrency)
+	done := make(chan []outcome, c.Concurrency)
 	inFlight, claims := 0, 0
 	var lastPurge time.Time
 	for ctx.Err() == nil {
@@ -155,9 +169,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				d.Log.Warn("claiming notifications to deliver", "err", err)
 			}
 		}
-		for _, del := range batch {
-			inFlight++
-			go func() { done <- d.publish(ctx, c, del) }()
+		for _, calls := range batches(batch) {
+			inFlight += len(calls)
+			go func() { done <- d.publish(ctx, c, calls) }()
 		}
 		if len(batch) > 0 && inFlight < c.Concurrency {
 			continue // more may be due
@@ -166,16 +180,16 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		var finished []outcome
 		t := time.NewTimer(c.Poll)
 		select {
-		case o := <-done:
-			finished = append(finished, o)
+		case os := <-done:
+			finished = append(finished, os...)
 		case <-t.C:
 		case <-ctx.Done():
 		}
 		t.Stop()
 		for more := true; more; {
 			select {
-			case o := <-done:
-				finished = append(finished, o)
+			case os := <-done:
+				finished = append(finished, os...)
 			default:
 				more = false
 			}
@@ -185,8 +199,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 	// Shutting down: what was published is recorded, not sent again.
 	var finished []outcome
-	for ; inFlight > 0; inFlight-- {
-		finished = append(finished, <-done)
+	for inFlight > 0 {
+		os := <-done
+		finished = append(finished, os...)
+		inFlight -= len(os)
 	}
 	d.record(ctx, c, finished)
 }
@@ -198,13 +214,46 @@ type outcome struct {
 	took time.Duration
 }
 
-// publish makes one attempt at del.
-func (d *Dispatcher) publish(ctx context.Context, c Config, del *domain.Delivery) outcome {
+// batches groups claimed deliveries into publishes: those to one
+// destination, at most MaxBatch in each, in the order claimed. (A claim
+// holds one delivery of each queue: no publish sends two deliveries of one
+// queue, whose order it would not keep.)
+func batches(ds []*domain.Delivery) [][]*domain.Delivery {
+	var out [][]*domain.Delivery
+	open := map[string]int{} // destination: its last batch in out
+	for _, del := range ds {
+		i, ok := open[del.Topic]
+		if !ok || len(out[i]) == MaxBatch {
+			i = len(out)
+			out = append(out, nil)
+			open[del.Topic] = i
+		}
+		out[i] = append(out[i], del)
+	}
+	return out
+}
+
+// publish makes one attempt at the deliveries ds, all to one destination.
+func (d *Dispatcher) publish(ctx context.Context, c Config, ds []*domain.Delivery) []outcome {
 	pctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	msgs := make([]Message, len(ds))
+	for i, del := range ds {
+		msgs[i] = Message{Body: del.Message, Attributes: del.Attributes}
+	}
 	start := time.Now()
-	err := d.Publisher.Publish(pctx, del.Topic, del.Message, del.Attributes)
-	return outcome{d: del, err: err, took: time.Since(start)}
+	errs := d.Publisher.Publish(pctx, ds[0].Topic, msgs)
+	took := time.Since(start)
+	os := make([]outcome, len(ds))
+	for i, del := range ds {
+		os[i] = outcome{d: del, took: took}
+		if i < len(errs) {
+			os[i].err = errs[i]
+		} else {
+			os[i].err = errors.New("the publisher gave no outcome")
+		}
+	}
+	return os
 }
 
 // record stores the outcomes of attempts, in one transaction.

@@ -2,7 +2,9 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,19 +48,50 @@ func NewSNS(cfg aws.Config, endpoint string) *SNS {
 	return &SNS{client: client}
 }
 
-// Publish implements Publisher.
-func (p *SNS) Publish(ctx context.Context, topic string, message []byte, attributes map[string]string) error {
+// Publish implements Publisher: one message with Publish, several with
+// PublishBatch.
+func (p *SNS) Publish(ctx context.Context, topic string, messages []Message) []error {
 	region, err := topicRegion(topic)
 	if err != nil {
-		return err
+		return all(len(messages), err)
 	}
+	inRegion := func(o *sns.Options) { o.Region = region }
+	if len(messages) == 1 {
+		_, err := p.client.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(string(messages[0].Body)),
+			MessageAttributes: snsAttributes(messages[0].Attributes)}, inRegion)
+		return []error{err}
+	}
+	entries := make([]types.PublishBatchRequestEntry, len(messages))
+	for i, m := range messages {
+		entries[i] = types.PublishBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), Message: aws.String(string(m.Body)),
+			MessageAttributes: snsAttributes(m.Attributes)}
+	}
+	out, err := p.client.PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String(topic), PublishBatchRequestEntries: entries}, inRegion)
+	if err != nil {
+		return all(len(messages), err)
+	}
+	// An entry SNS names neither accepted nor failed was not accepted.
+	errs := all(len(messages), errors.New("SNS's answer to PublishBatch does not name the message"))
+	for _, ok := range out.Successful {
+		if i, err := strconv.Atoi(aws.ToString(ok.Id)); err == nil && i >= 0 && i < len(errs) {
+			errs[i] = nil
+		}
+	}
+	for _, f := range out.Failed {
+		if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i >= 0 && i < len(errs) {
+			errs[i] = fmt.Errorf("SNS refused the message: %s: %s", aws.ToString(f.Code), aws.ToString(f.Message))
+		}
+	}
+	return errs
+}
+
+// snsAttributes are message attributes of strings as SNS takes them.
+func snsAttributes(attributes map[string]string) map[string]types.MessageAttributeValue {
 	attrs := make(map[string]types.MessageAttributeValue, len(attributes))
 	for k, v := range attributes {
 		attrs[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
-	_, err = p.client.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String(string(message)), MessageAttributes: attrs},
-		func(o *sns.Options) { o.Region = region })
-	return err
+	return attrs
 }
 
 // topicRegion is the region of an SNS topic's ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME.

@@ -74,6 +74,16 @@ func StartMoto(t testing.TB) *Moto {
 	return m
 }
 
+// PinToCPU keeps every thread of moto_server on the CPU cpu (with
+// taskset), so that a benchmark pinned to the other CPUs does not share
+// them with it.
+func (m *Moto) PinToCPU(cpu int) {
+	m.t.Helper()
+	if out, err := exec.Command("taskset", "-a", "-p", "-c", strconv.Itoa(cpu), strconv.Itoa(m.cmd.Process.Pid)).CombinedOutput(); err != nil {
+		m.t.Fatalf("taskset moto_server: %v: %s", err, out)
+	}
+}
+
 // Stop stops moto_server (its state is lost).
 func (m *Moto) Stop() {
 	if m.cmd.Process != nil && m.cmd.ProcessState == nil {
