@@ -149,8 +149,8 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 	}
 	// incidents starts a server with 64 incidents from one plan, whose
 	// incidents notify targets.
-	incidents := func(b *testing.B, targets ...string) (srv *testserver.Server, plan string, arns []string) {
-		srv = testserver.Start(b, testserver.WithMetrics)
+	incidents := func(b *testing.B, configure func(*app.Config), targets ...string) (srv *testserver.Server, plan string, arns []string) {
+		srv = testserver.Start(b, testserver.WithMetrics, configure)
 		c := srv.A()
 		setUp(b, c)
 		tmpl := &types.IncidentTemplate{Title: aws.String("bench"), Impact: aws.Int32(3)}
@@ -171,6 +171,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 		}
 		return srv, plan, arns
 	}
+	none := func(*app.Config) {}
 	rates := map[string]float64{}
 	run := func(name string, f func(b *testing.B) float64) {
 		b.Run(name, func(b *testing.B) { rates[name] = f(b) })
@@ -201,7 +202,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 			})
 		})
 		run(clients+"/durable", func(b *testing.B) float64 {
-			srv, _, arns := incidents(b)
+			srv, _, arns := incidents(b, none)
 			rate := runUpdates(b, srv, lean, arns)
 			reportCommits(b, srv)
 			return rate
@@ -209,19 +210,35 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 		// Each update also queues its notification to two topics (which
 		// nobody publishes: the server has no SNS credentials here).
 		run(clients+"/durable-notifying", func(b *testing.B) float64 {
-			srv, _, arns := incidents(b, "arn:aws:sns:us-east-1:"+testserver.AccountA+":one", "arn:aws:sns:us-east-1:"+testserver.AccountA+":two")
+			srv, _, arns := incidents(b, none, "arn:aws:sns:us-east-1:"+testserver.AccountA+":one", "arn:aws:sns:us-east-1:"+testserver.AccountA+":two")
+			rate := runUpdates(b, srv, lean, arns)
+			reportCommits(b, srv)
+			return rate
+		})
+		// The same, the dispatcher publishing each delivery as it comes to
+		// an SNS that accepts everything at once (testserver.StartSNSSink):
+		// deliveries are claimed, published and marked delivered beside
+		// the updates, as they are while SNS is up.
+		run(clients+"/durable-notifying-delivered", func(b *testing.B) float64 {
+			for _, kv := range testserver.MotoCredentials {
+				k, v, _ := strings.Cut(kv, "=")
+				b.Setenv(k, v)
+			}
+			sink := testserver.StartSNSSink(b)
+			srv, _, arns := incidents(b, func(c *app.Config) { c.SNSEndpoint = sink },
+				"arn:aws:sns:us-east-1:"+testserver.AccountA+":one", "arn:aws:sns:us-east-1:"+testserver.AccountA+":two")
 			rate := runUpdates(b, srv, lean, arns)
 			reportCommits(b, srv)
 			return rate
 		})
 		run(clients+"/start", func(b *testing.B) float64 {
-			srv, plan, _ := incidents(b)
+			srv, plan, _ := incidents(b, none)
 			rate := runStarts(b, srv, lean, plan)
 			reportCommits(b, srv)
 			return rate
 		})
 		run(clients+"/timeline", func(b *testing.B) float64 {
-			srv, _, arns := incidents(b)
+			srv, _, arns := incidents(b, none)
 			rate := runTimelineEvents(b, srv, lean, arns)
 			reportCommits(b, srv)
 			return rate
@@ -233,7 +250,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 			continue
 		}
 		fmt.Printf("%s clients: one-row floor %.0f req/s, %.2f of the ceiling (%.0f req/s)\n", clients, floor, floor/ceiling, ceiling)
-		for _, op := range []string{"durable", "durable-notifying", "start", "timeline"} {
+		for _, op := range []string{"durable", "durable-notifying", "durable-notifying-delivered", "start", "timeline"} {
 			if r := rates[clients+"/"+op]; r > 0 {
 				fmt.Printf("  %-8s %6.0f req/s: %.2f of the floor, %.2f of the ceiling\n", op, r, r/floor, r/ceiling)
 			}

@@ -3,6 +3,8 @@ package testserver
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -97,4 +99,33 @@ func ReportLatency(b *testing.B, lat []time.Duration) {
 	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// StartSNSSink starts, for a benchmark, an HTTP server that accepts every
+// SNS Publish and PublishBatch at once, as an SNS that costs nothing would,
+// and returns its endpoint: what is left of a benchmark's cost is
+// incidentd's own. Tests use moto, a real SNS.
+func StartSNSSink(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		switch r.Form.Get("Action") {
+		case "Publish":
+			fmt.Fprint(w, `<PublishResponse><PublishResult><MessageId>sink</MessageId></PublishResult></PublishResponse>`)
+		case "PublishBatch":
+			fmt.Fprint(w, `<PublishBatchResponse><PublishBatchResult><Successful>`)
+			for i := 1; r.Form.Has(fmt.Sprintf("PublishBatchRequestEntries.member.%d.Id", i)); i++ {
+				fmt.Fprintf(w, `<member><Id>%s</Id><MessageId>sink</MessageId></member>`, r.Form.Get(fmt.Sprintf("PublishBatchRequestEntries.member.%d.Id", i)))
+			}
+			fmt.Fprint(w, `</Successful><Failed/></PublishBatchResult></PublishBatchResponse>`)
+		default:
+			http.Error(w, "not an SNS action of the sink", http.StatusBadRequest)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
