@@ -72,20 +72,7 @@ func TestDispatcherPublishesInBatches(t *testing.T) {
 	d := &notify.Dispatcher{Store: store, Publisher: pub, Holder: "test", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	finished := make(chan struct{})
 	go func() { d.Run(dctx); close(finished) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		pending, _, err := store.DeliveryBacklog(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d deliveries still pending", pending)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForNoBacklog(t, store, 20*time.Second)
 	cancel()
 	<-finished
 	pub.mu.Lock()
@@ -174,5 +161,23 @@ func TestPublishersSendBatchesToMoto(t *testing.T) {
 	}
 	if errs := eb.Publish(ctx, "event-bus/missing", evs); len(errs) != 3 || slices.Contains(errs, nil) {
 		t.Errorf("PutEvents to a missing bus: %v", errs)
+	}
+}
+
+// waitForNoBacklog waits up to timeout for store to have no pending
+// delivery.
+func waitForNoBacklog(t testing.TB, store domain.Store, timeout time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
+		pending, _, err := store.DeliveryBacklog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deliveries still pending after %v", pending, timeout)
+		}
 	}
 }

@@ -98,18 +98,7 @@ func BenchmarkNotificationLatency(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-		pending, _, err := srv.Main.Store.DeliveryBacklog(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d deliveries still pending 2 minutes after the last update", pending)
-		}
-	}
+	waitForNoBacklog(b, srv.Main.Store, 2*time.Minute)
 	b.StopTimer()
 	ds, err := srv.Main.Store.ListDeliveries(ctx, domain.DeliveryFilter{State: domain.DeliveryDelivered}, 2*b.N+100)
 	if err != nil {
