@@ -215,23 +215,36 @@ type outcome struct {
 }
 
 // batches groups claimed deliveries into publishes: those to one
-// destination, at most MaxBatch in each, in the order claimed. (A claim
-// holds one delivery of each queue: no publish sends two deliveries of one
-// queue, whose order it would not keep.)
+// destination, in the order claimed, at most MaxBatch in each and at most
+// MaxBatchBytes of messages and attributes. (A claim holds one delivery of
+// each queue: no publish sends two deliveries of one queue, whose order it
+// would not keep.)
 func batches(ds []*domain.Delivery) [][]*domain.Delivery {
 	var out [][]*domain.Delivery
-	open := map[string]int{} // destination: its last batch in out
+	type open struct{ batch, bytes int }
+	last := map[string]open{} // destination: its last batch in out
 	for _, del := range ds {
-		i, ok := open[del.Topic]
-		if !ok || len(out[i]) == MaxBatch {
-			i = len(out)
-			out = append(out, nil)
-			open[del.Topic] = i
+		size := len(del.Message)
+		for k, v := range del.Attributes {
+			size += len(k) + len(v)
 		}
-		out[i] = append(out[i], del)
+		o, ok := last[del.Topic]
+		if !ok || len(out[o.batch]) == MaxBatch || o.bytes+size > MaxBatchBytes {
+			o = open{batch: len(out)}
+			out = append(out, nil)
+		}
+		out[o.batch] = append(out[o.batch], del)
+		o.bytes += size
+		last[del.Topic] = o
 	}
 	return out
 }
+
+// MaxBatchBytes bounds the messages of one publish of several: SNS's
+// PublishBatch and EventBridge's PutEvents take 256 KiB in all, which
+// leaves room for the rest of the request. (A message alone may be larger;
+// it goes out alone.)
+const MaxBatchBytes = 200 << 10
 
 // publish makes one attempt at the deliveries ds, all to one destination.
 func (d *Dispatcher) publish(ctx context.Context, c Config, ds []*domain.Delivery) []outcome {
