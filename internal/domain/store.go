@@ -238,13 +238,16 @@ type Store interface {
 	// takes is the engine's choice. It returns only deliveries whose
 	// transaction is durable.
 	ClaimDeliveries(ctx context.Context, holder string, now, until time.Time, limit int) ([]*Delivery, error)
-	// DeliveryDelivered records that the delivery (id, topic) was accepted
-	// at t, and ends its claim. ErrNotFound when there is no such delivery.
+	// DeliveryDelivered records that the pending delivery (id, topic) was
+	// accepted at t, and ends its claim. ErrNotFound when there is no such
+	// pending delivery: one delivered or parked meanwhile (by a holder that
+	// claimed it once an earlier claim had ended) is left as it is.
 	DeliveryDelivered(ctx context.Context, id, topic string, t time.Time) error
-	// DeliveryFailed records a failed attempt of the delivery (id, topic):
-	// one more attempt, lastError, due again at next, or parked when park;
-	// it ends its claim. ErrNotFound when there is no such delivery. The
-	// caller records the outcome of its own claim only.
+	// DeliveryFailed records a failed attempt of the pending delivery (id,
+	// topic): one more attempt, lastError, due again at next, or parked
+	// when park; it ends its claim. ErrNotFound when there is no such
+	// pending delivery, as for DeliveryDelivered. The caller records the
+	// outcome of its own claim only.
 	DeliveryFailed(ctx context.Context, id, topic, lastError string, next time.Time, park bool) error
 	// RetryDelivery makes a parked delivery pending again, due at now, its
 	// attempts counted from zero. ErrNotFound when there is no such

@@ -163,6 +163,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			// A claim lasts as long as its publish may take, and the time to
 			// record its outcome: a process that dies holding claims (kill
 			// -9) holds back their queues for no longer than that.
+			// The clock is read again: the purge above may have taken a while.
+			now := d.now()
 			var err error
 			batch, err = d.Store.ClaimDeliveries(ctx, holder, now, now.Add(c.Timeout+claimMargin), free)
 			if err != nil && ctx.Err() == nil {

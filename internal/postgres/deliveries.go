@@ -195,7 +195,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, holder string, now, until t
 // such delivery.
 func (s *Store) DeliveryDelivered(ctx context.Context, id, topic string, t time.Time) error {
 	return s.execOne(ctx, `UPDATE deliveries SET state = 'delivered', delivered_at = $1, claimed_by = '', claimed_until = NULL
-		WHERE id = $2 AND topic = $3`, ms(t), id, topic)
+		WHERE id = $2 AND topic = $3 AND state = 'pending'`, ms(t), id, topic)
 }
 
 // DeliveryFailed implements domain.Store; ErrNotFound when there is no such
@@ -206,7 +206,7 @@ func (s *Store) DeliveryFailed(ctx context.Context, id, topic, lastError string,
 		state = domain.DeliveryParked
 	}
 	return s.execOne(ctx, `UPDATE deliveries SET attempts = attempts + 1, last_error = $1, next_attempt = $2, state = $3,
-		claimed_by = '', claimed_until = NULL WHERE id = $4 AND topic = $5`, lastError, ms(next), state, id, topic)
+		claimed_by = '', claimed_until = NULL WHERE id = $4 AND topic = $5 AND state = 'pending'`, lastError, ms(next), state, id, topic)
 }
 
 // RetryDelivery implements domain.Store.

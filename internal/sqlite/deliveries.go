@@ -174,7 +174,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, holder string, now, until t
 // DeliveryDelivered implements domain.Store.
 func (s *Store) DeliveryDelivered(ctx context.Context, id, topic string, t time.Time) error {
 	return s.execOne(ctx, `UPDATE deliveries SET state = 'delivered', delivered_at = ?, claimed_by = '', claimed_until = NULL
-		WHERE id = ? AND topic = ?`, ms(t), id, topic)
+		WHERE id = ? AND topic = ? AND state = 'pending'`, ms(t), id, topic)
 }
 
 // DeliveryFailed implements domain.Store.
@@ -184,7 +184,7 @@ func (s *Store) DeliveryFailed(ctx context.Context, id, topic, lastError string,
 		state = domain.DeliveryParked
 	}
 	return s.execOne(ctx, `UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt = ?, state = ?,
-		claimed_by = '', claimed_until = NULL WHERE id = ? AND topic = ?`, lastError, ms(next), state, id, topic)
+		claimed_by = '', claimed_until = NULL WHERE id = ? AND topic = ? AND state = 'pending'`, lastError, ms(next), state, id, topic)
 }
 
 // RetryDelivery implements domain.Store.

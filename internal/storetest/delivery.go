@@ -730,6 +730,30 @@ func deliveryCases() []testCase {
 			wantErr(t, s.RetryDelivery(ctx, "no-such-id", d1.Topic, at(53)), domain.ErrNotFound, "RetryDelivery of a missing delivery")
 			checkClaim(t, s, "B", at(54), at(100), 10, d3)
 		}},
+		{"LateOutcomeOfALostClaim", func(t *testing.T, s domain.Store) {
+			ctx := t.Context()
+			r := createIncident(t, s, newIncident(acctA, "one", at(0)))
+			d := newDelivery(r, 1, topic("a"), at(1))
+			addDeliveries(t, s, d)
+			// A's claim ends at 20 with its publish still unrecorded; B
+			// claims, publishes and records it delivered; A's outcome comes
+			// late and changes nothing: no second attempt, no parking.
+			checkClaim(t, s, "A", at(10), at(20), 10, d)
+			checkClaim(t, s, "B", at(30), at(100), 10, d)
+			markDelivered(t, s, d, at(31))
+			wantErr(t, s.DeliveryFailed(ctx, d.ID, d.Topic, "timeout", at(40), false), domain.ErrNotFound, "DeliveryFailed of a delivered delivery")
+			wantErr(t, s.DeliveryFailed(ctx, d.ID, d.Topic, "timeout", at(40), true), domain.ErrNotFound, "DeliveryFailed parking a delivered delivery")
+			wantErr(t, s.DeliveryDelivered(ctx, d.ID, d.Topic, at(41)), domain.ErrNotFound, "DeliveryDelivered of a delivered delivery")
+			checkStored(t, s, d, "after the late outcomes")
+			// A parked delivery is left parked, too.
+			p := newDelivery(r, 2, topic("b"), at(2))
+			addDeliveries(t, s, p)
+			checkClaim(t, s, "A", at(50), at(60), 10, p)
+			markParked(t, s, p, "gone", at(55))
+			wantErr(t, s.DeliveryDelivered(ctx, p.ID, p.Topic, at(56)), domain.ErrNotFound, "DeliveryDelivered of a parked delivery")
+			wantErr(t, s.DeliveryFailed(ctx, p.ID, p.Topic, "again", at(57), false), domain.ErrNotFound, "DeliveryFailed of a parked delivery")
+			checkStored(t, s, p, "the parked delivery after the late outcomes")
+		}},
 		{"DeliveryDelivered", func(t *testing.T, s domain.Store) {
 			r := createIncident(t, s, newIncident(acctA, "one", at(0)))
 			d := newDelivery(r, 1, topic("a"), at(1))
