@@ -16,8 +16,8 @@ type Request struct {
 	// Action is service:name, e.g. ssm-incidents:UpdateIncidentRecord.
 	Action string
 	// Resource is the ARN of the resource acted on, or "*" for an action
-	// on no resource in particular; ResourceAccount owns it ("*": the
-	// caller's account).
+	// on no resource in particular; ResourceAccount is the account that
+	// owns it, empty (the caller's account) for "*".
 	Resource        string
 	ResourceAccount string
 	// Context holds the values of the request's condition keys by their
@@ -77,7 +77,10 @@ func Evaluate(req *Request, identity, resource []*Policy) Decision {
 	for _, p := range identity {
 		for i := range p.Statements {
 			st := &p.Statements[i]
-			if st.HasPrincipal || !st.matches(req) {
+			// A Principal has no place in an identity-based policy
+			// (CheckIdentity refuses it): such an Allow allows nothing, such
+			// a Deny denies whoever it is attached to.
+			if (st.HasPrincipal && st.Effect == Allow) || !st.matches(req) {
 				continue
 			}
 			if st.Effect == Deny {
@@ -92,6 +95,12 @@ func Evaluate(req *Request, identity, resource []*Policy) Decision {
 		for i := range p.Statements {
 			st := &p.Statements[i]
 			named, direct := st.principalMatches(req)
+			// A resource-based statement without a Principal
+			// (CheckResource refuses it): such an Allow allows no one, such a
+			// Deny denies everyone.
+			if !st.HasPrincipal && st.Effect == Deny {
+				named = true
+			}
 			if !named || !st.matches(req) {
 				continue
 			}
@@ -156,22 +165,38 @@ func isRoot(principal, account string) bool {
 // principalMatches reports whether a resource-based statement names the
 // caller, and whether it names the caller itself (or everyone) rather than
 // the caller's account.
+//
+// NotPrincipal leaves out only a caller whose whole chain it lists, as AWS
+// does: a user is left out when both the user and its account (its id or
+// its root) are listed; a root when its account is.
 func (st *Statement) principalMatches(req *Request) (named, direct bool) {
 	if !st.HasPrincipal {
 		return false, false
 	}
+	var everyone, self, account bool
 	for _, p := range st.Principals {
 		switch {
-		case p == "*" || p == req.Principal:
-			named, direct = true, true
+		case p == "*":
+			everyone = true
 		case p == req.PrincipalAccount || isRoot(p, req.PrincipalAccount):
-			named = true
+			account = true
+		case p == req.Principal:
+			self = true
 		}
 	}
 	if st.NotPrincipal {
-		return !named, !named
+		root := isRoot(req.Principal, req.PrincipalAccount)
+		left := everyone || (account && (root || self))
+		return !left, !left
 	}
-	return named, direct
+	switch {
+	case everyone || self:
+		return true, true
+	case account:
+		// The root's own ARN names the root itself.
+		return true, isRoot(req.Principal, req.PrincipalAccount)
+	}
+	return false, false
 }
 
 // matches reports whether the statement's actions, resources and
@@ -198,12 +223,14 @@ func (st *Statement) matches(req *Request) bool {
 		return false
 	}
 	for i := range st.Conditions {
-		c := &st.Conditions[i]
-		if c.op == opUnknown {
+		if st.Conditions[i].op == opUnknown {
 			// An operator it does not know: a Deny denies, an Allow allows
-			// nothing.
+			// nothing, whatever the other conditions.
 			return st.Effect == Deny
 		}
+	}
+	for i := range st.Conditions {
+		c := &st.Conditions[i]
 		if !c.holds(req.Context[c.Key]) {
 			return false
 		}

@@ -220,6 +220,36 @@ func (p *Policy) UnknownOperators() []string {
 	return out
 }
 
+// CheckIdentity refuses what an identity-based policy may not hold: a
+// Principal or NotPrincipal, and condition operators Parse did not know.
+func (p *Policy) CheckIdentity() error {
+	for i, st := range p.Statements {
+		if st.HasPrincipal {
+			return fmt.Errorf("Statement %d: an identity-based policy names no Principal: it applies to whoever it is attached to", i+1)
+		}
+	}
+	return p.checkOperators()
+}
+
+// CheckResource refuses what a resource-based policy may not hold: a
+// statement without a Principal (or NotPrincipal), and condition
+// operators Parse did not know.
+func (p *Policy) CheckResource() error {
+	for i, st := range p.Statements {
+		if !st.HasPrincipal {
+			return fmt.Errorf("Statement %d: a resource-based policy names its Principal", i+1)
+		}
+	}
+	return p.checkOperators()
+}
+
+func (p *Policy) checkOperators() error {
+	if ops := p.UnknownOperators(); len(ops) > 0 {
+		return fmt.Errorf("unknown condition operators: %s", strings.Join(ops, ", "))
+	}
+	return nil
+}
+
 func parseStatement(raw json.RawMessage) (Statement, error) {
 	var st Statement
 	var m map[string]json.RawMessage

@@ -132,8 +132,28 @@ func TestEvaluate(t *testing.T) {
 			req(bob, "ssm-incidents:StartIncident", plan), policy.NoResourcePolicyAllows, ""},
 		{"the identity deny across accounts", []string{allowAll, identity(`"Effect": "Deny", "Action": "ssm-incidents:StartIncident", "Resource": "*"`)}, []string{shareWithB},
 			req(bob, "ssm-incidents:StartIncident", plan), policy.DeniedByIdentityPolicy, ""},
-		{"NotPrincipal", []string{allowAll}, []string{`{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "NotPrincipal": {"AWS": "` + rootB + `"}, "Action": "*", "Resource": "*"}}`},
+		{"NotPrincipal leaves out a user its account and it name", []string{allowAll}, []string{`{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "NotPrincipal": {"AWS": ["` + rootB + `", "` + bob + `"]}, "Action": "*", "Resource": "*"}}`},
 			req(bob, "ssm-incidents:StartIncident", plan), policy.NoResourcePolicyAllows, ""},
+		{"NotPrincipal of the account alone does not leave out its users", []string{allowAll}, []string{`{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "NotPrincipal": {"AWS": "` + rootB + `"}, "Action": "*", "Resource": "*"}}`},
+			req(bob, "ssm-incidents:StartIncident", plan), policy.AllowedAcrossAccounts, ""},
+		{"NotPrincipal of the user alone does not leave it out", []string{allowAll},
+			[]string{`{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "NotPrincipal": {"AWS": "` + bob + `"}, "Action": "*", "Resource": "*"}}`, shareWithB},
+			req(bob, "ssm-incidents:StartIncident", plan), policy.DeniedByResourcePolicy, ""},
+		{"NotPrincipal leaves out a root its account names", nil, []string{`{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "NotPrincipal": {"AWS": "` + acctB + `"}, "Action": "*", "Resource": "*"}}`, shareWithB},
+			req(rootB, "ssm-incidents:StartIncident", plan), policy.AllowedByResourcePolicy, "ShareWithB"},
+		// Misplaced principals deny rather than allow.
+		{"an identity-based Deny naming a Principal still denies", []string{allowAll, identity(`"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"`)}, nil,
+			req(alice, "ssm-incidents:GetIncidentRecord", inc), policy.DeniedByIdentityPolicy, ""},
+		{"an identity-based Allow naming a Principal allows nothing", []string{identity(`"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"`)}, nil,
+			req(alice, "ssm-incidents:GetIncidentRecord", inc), policy.NoIdentityPolicyAllows, ""},
+		{"a resource-based Deny without a Principal denies everyone", []string{allowAll}, []string{`{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}`, shareWithB},
+			req(bob, "ssm-incidents:StartIncident", plan), policy.DeniedByResourcePolicy, ""},
+		{"a resource-based Allow without a Principal allows no one", []string{allowAll}, []string{`{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}`},
+			req(bob, "ssm-incidents:StartIncident", plan), policy.NoResourcePolicyAllows, ""},
+		{"an unknown operator decides a Deny before the other conditions", []string{allowAll, identity(`"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalArn": "nobody"}, "StringEqualsX": {"aws:PrincipalArn": "bob"}}`)}, nil,
+			req(alice, "ssm-incidents:GetIncidentRecord", inc, "aws:PrincipalArn="+alice), policy.DeniedByIdentityPolicy, ""},
+		{"an action on no resource, ResourceAccount empty", []string{identity(`"Effect": "Allow", "Action": "ssm-incidents:List*", "Resource": "*"`)}, nil,
+			&policy.Request{Principal: alice, PrincipalAccount: acctA, Action: "ssm-incidents:ListResponsePlans", Resource: "*"}, policy.AllowedByIdentityPolicy, ""},
 		// In one account, a resource policy naming the user itself allows;
 		// one naming the account delegates to identity policies.
 		{"same account, resource policy names the user", nil, []string{strings.ReplaceAll(shareWithB, rootB, alice)},
@@ -301,6 +321,25 @@ func TestParseRefuses(t *testing.T) {
 	p := mustParse(t, identity(`"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"StringSounds": {"a": "b"}, "ForAnyValue:Fuzzy": {"c": "d"}, "StringEquals": {"e": "f"}}`))
 	if got := p.UnknownOperators(); len(got) != 2 || got[0] != "ForAnyValue:Fuzzy" || got[1] != "StringSounds" {
 		t.Errorf("UnknownOperators: %q", got)
+	}
+	if err := p.CheckIdentity(); err == nil || !strings.Contains(err.Error(), "StringSounds") {
+		t.Errorf("CheckIdentity of unknown operators: %v", err)
+	}
+	withPrincipal := mustParse(t, identity(`"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"`))
+	without := mustParse(t, identity(`"Effect": "Allow", "Action": "*", "Resource": "*"`))
+	for _, tc := range []struct {
+		name string
+		err  error
+		ok   bool
+	}{
+		{"CheckIdentity of a Principal", withPrincipal.CheckIdentity(), false},
+		{"CheckIdentity without one", without.CheckIdentity(), true},
+		{"CheckResource of a Principal", withPrincipal.CheckResource(), true},
+		{"CheckResource without one", without.CheckResource(), false},
+	} {
+		if (tc.err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, tc.err)
+		}
 	}
 }
 
