@@ -89,17 +89,44 @@ func Load(env, keyFile, dataDir string) (*Key, Source, error) {
 	}
 	raw := make([]byte, KeySize)
 	rand.Read(raw)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	created, err := create(path, []byte(base64.StdEncoding.EncodeToString(raw)+"\n"))
 	if err != nil {
-		return nil, "", fmt.Errorf("create the secrets key %s: %w", path, err)
+		return nil, "", err
 	}
-	_, werr := f.Write([]byte(base64.StdEncoding.EncodeToString(raw) + "\n"))
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		os.Remove(path)
-		return nil, "", fmt.Errorf("write the secrets key %s: %w", path, err)
+	if !created {
+		// Another process created it first: its key is the key.
+		k, err := readFile(path)
+		return k, FromDataDir, err
 	}
 	k, err = NewKey(raw)
 	return k, Generated, err
+}
+
+// create writes a new file path holding content, whole or not at all: it
+// writes a temporary file, syncs it, links it to path, which fails when
+// path exists (created is then false), and syncs the directory, so that
+// the key outlives a crash as the secrets it seals do.
+func create(path string, content []byte) (created bool, err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+FileName+"-*")
+	if err != nil {
+		return false, fmt.Errorf("create the secrets key %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(content)
+	if err := errors.Join(werr, tmp.Chmod(0o600), tmp.Sync(), tmp.Close()); err != nil {
+		return false, fmt.Errorf("write the secrets key %s: %w", path, err)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("create the secrets key %s: %w", path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return true, err
+	}
+	return true, errors.Join(d.Sync(), d.Close())
 }
 
 func readFile(path string) (*Key, error) {

@@ -107,3 +107,34 @@ func TestLoad(t *testing.T) {
 		t.Error("a missing key file was accepted")
 	}
 }
+
+// TestLoadAtOnce: processes that start at once on one data directory all
+// end with the one key the first of them wrote.
+func TestLoadAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	keys := make([]*secrets.Key, 8)
+	errs := make([]error, len(keys))
+	done := make(chan int)
+	for i := range keys {
+		go func() {
+			keys[i], _, errs[i] = secrets.Load("", "", dir)
+			done <- i
+		}()
+	}
+	for range keys {
+		<-done
+	}
+	sealed := keys[0].Seal([]byte("s"), nil)
+	for i, k := range keys {
+		if errs[i] != nil {
+			t.Fatalf("Load %d: %v", i, errs[i])
+		}
+		if _, err := k.Open(sealed, nil); err != nil {
+			t.Errorf("Load %d has another key", i)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 || entries[0].Name() != secrets.FileName {
+		t.Errorf("the data directory holds %v (%v), want the key file alone", entries, err)
+	}
+}
