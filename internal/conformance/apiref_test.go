@@ -3,6 +3,7 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -56,7 +57,12 @@ func (w *world) findings(resp any, list string) {
 	l, _ := get(resp, list).([]any)
 	for i, f := range l {
 		start := recentEpoch(time.Duration(30-i) * time.Minute)
+		// 12.345 s later, or 12.346 where that would fall on a whole
+		// second, so that the end too shows fractional seconds.
 		end := start + 12.345
+		if ms := int64(math.Round(end*1000)) % 1000; ms == 0 {
+			end += 0.001
+		}
 		var details map[string]any
 		if cf := get(f, "details", "cloudFormationStackUpdate"); cf != nil {
 			details = map[string]any{"cloudFormationStackUpdate": map[string]any{
