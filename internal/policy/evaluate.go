@@ -354,6 +354,11 @@ func (c *Condition) matchesValue(v string) bool {
 	return false
 }
 
+// Match reports whether s matches pattern as IAM matches a Resource: *
+// stands for any run of characters (colons and slashes too) and ? for any
+// one; case counts.
+func Match(pattern, s string) bool { return glob(pattern, s) }
+
 // glob reports whether s matches pattern, where * stands for any run of
 // characters and ? for any one; case counts.
 func glob(pattern, s string) bool {

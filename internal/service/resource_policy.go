@@ -16,6 +16,7 @@ import (
 
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
+	"github.com/incidentd/incidentd/internal/policy"
 )
 
 // DefaultResourcePoliciesPerPlan is how many resource policies a response
@@ -323,37 +324,11 @@ func checkAction(a string) error {
 // nothing beyond the plan and its records, whatever else its patterns match.
 func checkResource(r string, p *domain.ResponsePlan) error {
 	prefix := makeARN(p.Account, "incident-record", p.Name) + "/"
-	if wildcardMatch(r, p.ARN) || wildcardMatchesSomeID(r, prefix) {
+	if policy.Match(r, p.ARN) || wildcardMatchesSomeID(r, prefix) {
 		return nil
 	}
 	return fmt.Errorf("Resource %q matches nothing of the response plan: use %s or %s*, or patterns that match them (as AWS's examples write arn:aws:ssm-incidents:*:%s:response-plan/%s).",
 		r, p.ARN, prefix, p.Account, p.Name)
-}
-
-// wildcardMatch reports whether s matches pattern, where * matches any
-// sequence of characters and ? any one character, as in IAM's ARN matching.
-func wildcardMatch(pattern, s string) bool {
-	// star, mark: the last * of the pattern and where in s it began to
-	// match, to backtrack to.
-	i, j, star, mark := 0, 0, -1, 0
-	for j < len(s) {
-		switch {
-		case i < len(pattern) && (pattern[i] == '?' || pattern[i] == s[j]):
-			i, j = i+1, j+1
-		case i < len(pattern) && pattern[i] == '*':
-			star, mark = i, j
-			i++
-		case star >= 0:
-			mark++
-			i, j = star+1, mark
-		default:
-			return false
-		}
-	}
-	for i < len(pattern) && pattern[i] == '*' {
-		i++
-	}
-	return i == len(pattern)
 }
 
 // wildcardMatchesSomeID reports whether pattern matches prefix+ID for some

@@ -1,6 +1,10 @@
 package service
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/incidentd/incidentd/internal/policy"
+)
 
 func TestWildcardMatch(t *testing.T) {
 	const plan = "arn:aws:ssm-incidents::111122223333:response-plan/p"
@@ -23,8 +27,8 @@ func TestWildcardMatch(t *testing.T) {
 		{"**", true},
 		{"", false},
 	} {
-		if got := wildcardMatch(tc.pattern, plan); got != tc.want {
-			t.Errorf("wildcardMatch(%q) = %v, want %v", tc.pattern, got, tc.want)
+		if got := policy.Match(tc.pattern, plan); got != tc.want {
+			t.Errorf("policy.Match(%q) = %v, want %v", tc.pattern, got, tc.want)
 		}
 	}
 }
