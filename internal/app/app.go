@@ -140,7 +140,8 @@ type Main struct {
 	server        *http.Server
 	metricsLn     net.Listener // nil without Config.MetricsAddr
 	metricsServer *http.Server
-	node          string // this process, as the holder of leases
+	node          string        // this process, as the holder of leases
+	wake          chan struct{} // tells the dispatcher of deliveries just queued
 	done          chan error
 	stop          chan struct{}  // ends background work
 	bg            sync.WaitGroup // background work
@@ -250,7 +251,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("open storage: %w", err)
 	}
 	m.Store = store
-	svc, err := service.New(ctx, store, m.Config.Service, m.Config.Now)
+	// A call that queued deliveries wakes the dispatcher.
+	m.wake = make(chan struct{}, 1)
+	svcCfg := m.Config.Service
+	svcCfg.Queued = func() {
+		select {
+		case m.wake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+	}
+	svc, err := service.New(ctx, store, svcCfg, m.Config.Now)
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,7 @@ func (m *Main) deliver() {
 	d := &notify.Dispatcher{Store: m.Store, Publisher: publisher, Holder: m.node, Log: m.Log,
 		Config: notify.Config{MaxAttempts: m.Config.NotificationAttempts}}
 	d.Observer = m.deliveries
+	d.Wake = m.wake
 	d.Run(ctx)
 }
 

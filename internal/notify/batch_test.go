@@ -181,3 +181,35 @@ func waitForNoBacklog(t testing.TB, store domain.Store, timeout time.Duration) {
 		}
 	}
 }
+
+// TestDispatcherWakesForNewDeliveries: with a poll of an hour, a delivery
+// added after the dispatcher went idle is published as soon as Wake tells
+// of it.
+func TestDispatcherWakesForNewDeliveries(t *testing.T) {
+	store, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	pub := &recording{byID: map[string]int{}}
+	wake := make(chan struct{}, 1)
+	dctx, cancel := context.WithCancel(ctx)
+	d := &notify.Dispatcher{Store: store, Publisher: pub, Holder: "test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Config: notify.Config{Poll: time.Hour}, Wake: wake}
+	finished := make(chan struct{})
+	go func() { d.Run(dctx); close(finished) }()
+	defer func() { cancel(); <-finished }()
+	time.Sleep(100 * time.Millisecond) // idle, waiting out its poll
+	topic := "arn:aws:sns:us-east-1:" + testserver.AccountA + ":woken"
+	if err := store.AddDeliveries(ctx, []*domain.Delivery{{ID: "woken", Topic: topic, Account: testserver.AccountA, IncidentARN: "incident",
+		Seq: 1, DetailType: domain.EventRecordUpdate, Message: []byte("woken"), CreatedTime: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	wake <- struct{}{}
+	waitForNoBacklog(t, store, 10*time.Second)
+	pub.mu.Lock()
+	defer pub.mu.Unlock()
+	if pub.byID["woken"] != 1 {
+		t.Errorf("published %d times", pub.byID["woken"])
+	}
+}

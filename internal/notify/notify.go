@@ -80,6 +80,9 @@ type Dispatcher struct {
 	Now func() time.Time
 	// Observer is told what happens to deliveries (may be nil).
 	Observer Observer
+	// Wake, when set, tells of deliveries just committed: the dispatcher
+	// claims at once instead of at its next poll.
+	Wake <-chan struct{}
 }
 
 // Observer is told of each delivery attempt, for metrics.
@@ -178,13 +181,22 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		if len(batch) > 0 && inFlight < c.Concurrency {
 			continue // more may be due
 		}
-		// Wait for a publish to finish, or for the next poll.
+		// Wait for a publish to finish, or for the next poll, or, with none
+		// in flight, for new deliveries. (While publishes are in flight,
+		// new deliveries wait for one of them to finish, and go out
+		// together: an SNS that is slow to answer gets fewer, larger
+		// batches.)
 		var finished []outcome
 		t := time.NewTimer(c.Poll)
+		wake := d.Wake
+		if inFlight > 0 {
+			wake = nil
+		}
 		select {
 		case os := <-done:
 			finished = append(finished, os...)
 		case <-t.C:
+		case <-wake:
 		case <-ctx.Done():
 		}
 		t.Stop()

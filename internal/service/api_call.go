@@ -116,7 +116,7 @@ func (s *Service) announceCall(ctx context.Context, op string, in, out any) erro
 	if err != nil {
 		return err
 	}
-	return s.store.AddDeliveries(ctx, []*domain.Delivery{{ID: id, Topic: EventBusDestination(s.cfg.EventBus), Account: c.Account,
+	return s.addDeliveries(ctx, []*domain.Delivery{{ID: id, Topic: EventBusDestination(s.cfg.EventBus), Account: c.Account,
 		IncidentARN: resource, Seq: seq, DetailType: APICallDetailType, Message: msg,
 		Attributes: map[string]string{"eventName": op}, CreatedTime: now}})
 }

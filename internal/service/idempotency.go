@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -27,6 +28,33 @@ const IdempotencyWindow = 24 * time.Hour
 // refused. Requests without a token run as they are. Errors are not
 // remembered: a failed request may be retried.
 func mutate[I any, O any](s *Service, ctx context.Context, op string, token *string, in *I, run func(ctx context.Context) (*O, error)) (*O, error) {
+	q := &queued{}
+	ctx = context.WithValue(ctx, queuedKey{}, q)
+	out, err := mutateTx(s, ctx, op, token, in, run)
+	if err == nil && q.any.Load() && s.cfg.Queued != nil {
+		s.cfg.Queued()
+	}
+	return out, err
+}
+
+// queued records whether a call's transaction queued deliveries.
+type queued struct{ any atomic.Bool }
+
+type queuedKey struct{}
+
+// addDeliveries queues ds in the call's transaction, and notes that the
+// call queued deliveries (see Config.Queued).
+func (s *Service) addDeliveries(ctx context.Context, ds []*domain.Delivery) error {
+	if err := s.store.AddDeliveries(ctx, ds); err != nil {
+		return err
+	}
+	if q, ok := ctx.Value(queuedKey{}).(*queued); ok {
+		q.any.Store(true)
+	}
+	return nil
+}
+
+func mutateTx[I any, O any](s *Service, ctx context.Context, op string, token *string, in *I, run func(ctx context.Context) (*O, error)) (*O, error) {
 	var out *O
 	if token == nil || *token == "" {
 		err := s.store.Tx(ctx, func(ctx context.Context) error {

@@ -120,7 +120,7 @@ func (s *Service) notify(ctx context.Context, r *domain.IncidentRecord, detailTy
 		ds[i] = &domain.Delivery{ID: id, Topic: t, Account: r.Account, IncidentARN: r.ARN, Seq: seq, DetailType: detailType,
 			Message: msg, Attributes: attrs, CreatedTime: now}
 	}
-	return s.store.AddDeliveries(ctx, ds)
+	return s.addDeliveries(ctx, ds)
 }
 
 // region is the region events name: the service's (Config.Region).
@@ -180,5 +180,5 @@ func (s *Service) notifyPlanTopics(ctx context.Context, plan, before *domain.Res
 	if len(ds) == 0 {
 		return nil
 	}
-	return s.store.AddDeliveries(ctx, ds)
+	return s.addDeliveries(ctx, ds)
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// successful call of an operation that changes state is announced on
 	// (see announceCall); empty announces none.
 	EventBus string
+	// Queued, when set, is called after a call that queued deliveries has
+	// committed, so that a dispatcher need not wait for its next poll.
+	Queued func()
 }
 
 // Service carries out the operations on a Store.
