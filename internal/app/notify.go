@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/incidentd/incidentd/internal/notify"
-	"github.com/incidentd/incidentd/internal/service"
 )
 
 // credentialsRetry is how often a server without AWS credentials looks
@@ -62,18 +61,10 @@ func (m *Main) deliver() {
 	}
 	// Events already queued for a bus are put on it even when the server
 	// no longer names one.
-	publisher := notify.Router{SNS: notify.NewSNS(awsCfg, m.Config.SNSEndpoint), EventBridge: notify.NewEventBridge(awsCfg, m.region())}
+	publisher := notify.Router{SNS: notify.NewSNS(awsCfg, m.Config.SNSEndpoint), EventBridge: notify.NewEventBridge(awsCfg, m.Config.Service.EventRegion())}
 	d := &notify.Dispatcher{Store: m.Store, Publisher: publisher, Holder: m.node, Log: m.Log,
 		Config: notify.Config{MaxAttempts: m.Config.NotificationAttempts}}
 	d.Observer = m.deliveries
 	d.Wake = m.wake
 	d.Run(ctx)
-}
-
-// region is the region of the service's events.
-func (m *Main) region() string {
-	if r := m.Config.Service.Region; r != "" {
-		return r
-	}
-	return service.DefaultRegion
 }

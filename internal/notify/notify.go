@@ -362,12 +362,3 @@ func backoff(c Config, attempt int) time.Duration {
 	b = min(b, c.MaxBackoff)
 	return b/2 + rand.N(b/2+1)
 }
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}

@@ -123,10 +123,14 @@ func (s *Service) notify(ctx context.Context, r *domain.IncidentRecord, detailTy
 	return s.addDeliveries(ctx, ds)
 }
 
-// region is the region events name: the service's (Config.Region).
-func (s *Service) region() string {
-	if s.cfg.Region != "" {
-		return s.cfg.Region
+// region is the region events name (Config.EventRegion).
+func (s *Service) region() string { return s.cfg.EventRegion() }
+
+// EventRegion is the region the service's events name: Region, or
+// DefaultRegion when it is empty.
+func (c Config) EventRegion() string {
+	if c.Region != "" {
+		return c.Region
 	}
 	return DefaultRegion
 }

@@ -134,9 +134,6 @@ func (s *Service) deleteResourcePolicy(ctx context.Context, in *model.DeleteReso
 
 // Parsing of policy documents.
 
-// policyVersions are the IAM policy language versions.
-var policyVersions = []string{"2012-10-17", "2008-10-17"}
-
 var (
 	accountIDRE    = regexp.MustCompile(`^[0-9]{12}$`)
 	iamPrincipalRE = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:(root|(user|role)/[\w+=,.@/-]+)$`)
@@ -169,7 +166,7 @@ func parsePolicy(doc string, p *domain.ResponsePlan) (domain.Policy, error) {
 	if !ok {
 		return pol, policyError("Version is missing: use \"2012-10-17\".")
 	}
-	if json.Unmarshal(raw, &pol.Version) != nil || !slices.Contains(policyVersions, pol.Version) {
+	if json.Unmarshal(raw, &pol.Version) != nil || !slices.Contains(policy.Versions, pol.Version) {
 		return pol, policyError("Version %s is not supported: use \"2012-10-17\" (or \"2008-10-17\").", raw)
 	}
 	if raw, ok := top["Id"]; ok && (!isJSONString(raw) || json.Unmarshal(raw, &pol.ID) != nil) {
