@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,10 +33,7 @@ import (
 func BenchmarkNotificationLatency(b *testing.B) {
 	moto := testserver.StartMoto(b)
 	topic, queue := moto.TopicWithQueue("incidents")
-	for _, kv := range testserver.MotoCredentials {
-		k, v, _ := strings.Cut(kv, "=")
-		b.Setenv(k, v)
-	}
+	testserver.UseMotoCredentials(b)
 	// The queue is drained as messages come: moto's SQS slows down as a
 	// queue grows, and its SNS with it.
 	drained := make(chan struct{})
@@ -151,10 +147,7 @@ func BenchmarkUpdatesWithSNSUpAndDown(b *testing.B) {
 				endpoint = "http://" + l.Addr().String()
 				l.Close()
 			}
-			for _, kv := range testserver.MotoCredentials {
-				k, v, _ := strings.Cut(kv, "=")
-				b.Setenv(k, v)
-			}
+			testserver.UseMotoCredentials(b)
 			srv := testserver.Start(b, func(c *app.Config) { c.SNSEndpoint = endpoint })
 			c := srv.A()
 			if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {

@@ -27,20 +27,11 @@ import (
 
 var ctx = context.Background()
 
-// withMotoCredentials gives the test's servers the credentials of moto,
-// in the environment, where the AWS SDK's standard chain finds them.
-func withMotoCredentials(t *testing.T) {
-	for _, kv := range testserver.MotoCredentials {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-}
-
 // startNotifying starts a server that publishes to endpoint, with a
 // replication set, and returns it with a client.
 func startNotifying(t *testing.T, endpoint string, configure ...func(*app.Config)) (*testserver.Server, *ssmincidents.Client) {
 	t.Helper()
-	withMotoCredentials(t)
+	testserver.UseMotoCredentials(t)
 	srv := testserver.Start(t, append([]func(*app.Config){func(c *app.Config) { c.SNSEndpoint = endpoint }}, configure...)...)
 	c := srv.A()
 	if _, err := c.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {

@@ -220,10 +220,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 		// deliveries are claimed, published and marked delivered beside
 		// the updates, as they are while SNS is up.
 		run(clients+"/durable-notifying-delivered", func(b *testing.B) float64 {
-			for _, kv := range testserver.MotoCredentials {
-				k, v, _ := strings.Cut(kv, "=")
-				b.Setenv(k, v)
-			}
+			testserver.UseMotoCredentials(b)
 			sink := testserver.StartSNSSink(b)
 			srv, _, arns := incidents(b, func(c *app.Config) { c.SNSEndpoint = sink },
 				"arn:aws:sns:us-east-1:"+testserver.AccountA+":one", "arn:aws:sns:us-east-1:"+testserver.AccountA+":two")

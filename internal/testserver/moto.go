@@ -37,6 +37,16 @@ type Moto struct {
 // uses (moto takes any).
 var MotoCredentials = []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=" + Region}
 
+// UseMotoCredentials sets MotoCredentials in the environment for the rest
+// of the test, where the AWS SDK's standard chain of an in-process server
+// finds them.
+func UseMotoCredentials(t testing.TB) {
+	for _, kv := range MotoCredentials {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
 // StartMoto starts moto_server on a free port for the test and stops it
 // when the test ends. Without moto_server the test stops (MissingTool).
 func StartMoto(t testing.TB) *Moto {
@@ -150,23 +160,31 @@ func (m *Moto) RuleWithQueue(bus, name, pattern string) string {
 // each, and returns their bodies (fewer when the time ran out).
 func (m *Moto) ReceiveBodies(queue string, n int, timeout time.Duration) []string {
 	m.t.Helper()
-	ctx := context.Background()
 	var out []string
-	deadline := time.Now().Add(timeout)
-	for len(out) < n && time.Now().Before(deadline) {
-		r, err := m.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			m.t.Fatalf("ReceiveMessage: %v", err)
-		}
-		var received []sqstypes.DeleteMessageBatchRequestEntry
-		for i, msg := range r.Messages {
-			out = append(out, aws.ToString(msg.Body))
-			received = append(received, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
-		}
-		if len(received) > 0 {
-			if _, err := m.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queue), Entries: received}); err != nil {
-				m.t.Fatal(err)
-			}
+	for deadline := time.Now().Add(timeout); len(out) < n && time.Now().Before(deadline); {
+		out = append(out, m.receiveBodiesOnce(queue)...)
+	}
+	return out
+}
+
+// receiveBodiesOnce asks queue once for up to 10 messages, waiting up to
+// a second for the first, deletes them and returns their bodies.
+func (m *Moto) receiveBodiesOnce(queue string) []string {
+	m.t.Helper()
+	ctx := context.Background()
+	r, err := m.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		m.t.Fatalf("ReceiveMessage: %v", err)
+	}
+	var out []string
+	var received []sqstypes.DeleteMessageBatchRequestEntry
+	for i, msg := range r.Messages {
+		out = append(out, aws.ToString(msg.Body))
+		received = append(received, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
+	}
+	if len(received) > 0 {
+		if _, err := m.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queue), Entries: received}); err != nil {
+			m.t.Fatal(err)
 		}
 	}
 	return out
@@ -216,25 +234,13 @@ const TestMessageType = "SSM Incident Manager Test Message"
 // second for the first, deletes them and returns them.
 func (m *Moto) ReceiveOnce(queue string) []SNSMessage {
 	m.t.Helper()
-	ctx := context.Background()
-	r, err := m.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-	if err != nil {
-		m.t.Fatalf("ReceiveMessage: %v", err)
-	}
 	var out []SNSMessage
-	var received []sqstypes.DeleteMessageBatchRequestEntry
-	for i, msg := range r.Messages {
+	for _, body := range m.receiveBodiesOnce(queue) {
 		var sm SNSMessage
-		if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &sm); err != nil {
-			m.t.Fatalf("a message that is not SNS's envelope: %s", aws.ToString(msg.Body))
+		if err := json.Unmarshal([]byte(body), &sm); err != nil {
+			m.t.Fatalf("a message that is not SNS's envelope: %s", body)
 		}
 		out = append(out, sm)
-		received = append(received, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle})
-	}
-	if len(received) > 0 {
-		if _, err := m.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(queue), Entries: received}); err != nil {
-			m.t.Fatal(err)
-		}
 	}
 	return out
 }
