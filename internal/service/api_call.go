@@ -86,15 +86,21 @@ func (s *Service) announceCall(ctx context.Context, op string, in, out any) erro
 		return nil
 	}
 	c := caller(ctx)
-	params, err := requestParameters(in)
+	members, err := requestMembers(in)
 	if err != nil {
 		return err
+	}
+	params := json.RawMessage("null")
+	if len(members) > 0 {
+		if params, err = json.Marshal(members); err != nil {
+			return err
+		}
 	}
 	response, err := compactJSON(out)
 	if err != nil {
 		return err
 	}
-	resource := callResource(response, params)
+	resource := callResource(response, members)
 	// Events of one resource are put in the order of its calls.
 	seq, err := s.store.NextSeq(ctx, c.Account, "api-calls "+resource)
 	if err != nil {
@@ -121,16 +127,17 @@ func (s *Service) announceCall(ctx context.Context, op string, in, out any) erro
 		Attributes: map[string]string{"eventName": op}, CreatedTime: now}})
 }
 
-// requestParameters are the members of a request, those of its body and
-// those of its URI and query string alike, as a JSON object; null when
-// there are none, as CloudTrail records a request without parameters.
-func requestParameters(in any) (json.RawMessage, error) {
+// requestMembers are the members of a request, those of its body and
+// those of its URI and query string alike, each as JSON: the request's
+// parameters (null when there are none, as CloudTrail records a request
+// without parameters).
+func requestMembers(in any) (map[string]json.RawMessage, error) {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return nil, err
 	}
-	params := map[string]json.RawMessage{}
-	if err := json.Unmarshal(body, &params); err != nil {
+	members := map[string]json.RawMessage{}
+	if err := json.Unmarshal(body, &members); err != nil {
 		return nil, err
 	}
 	if bound, ok := in.(model.Input); ok {
@@ -139,13 +146,10 @@ func requestParameters(in any) (json.RawMessage, error) {
 			if err != nil {
 				return nil, err
 			}
-			params[k] = b
+			members[k] = b
 		}
 	}
-	if len(params) == 0 {
-		return json.RawMessage("null"), nil
-	}
-	return json.Marshal(params)
+	return members, nil
 }
 
 // compactJSON is v as JSON; null for an empty object, as CloudTrail
@@ -163,18 +167,17 @@ func compactJSON(v any) (json.RawMessage, error) {
 
 // callResource is the ARN of the resource a call acted on: the incident
 // or resource its answer names (StartIncident, the Create operations),
-// else the one its request names; empty for none.
-func callResource(response, params json.RawMessage) string {
+// else the one its request's members name; empty for none.
+func callResource(response json.RawMessage, request map[string]json.RawMessage) string {
+	var answer map[string]json.RawMessage
+	json.Unmarshal(response, &answer) // null, for an answer without members: none
 	for _, m := range []struct {
-		doc  json.RawMessage
-		keys []string
-	}{{response, []string{"incidentRecordArn", "arn"}}, {params, []string{"arn", "incidentRecordArn", "resourceArn", "responsePlanArn"}}} {
-		var fields map[string]any
-		if json.Unmarshal(m.doc, &fields) != nil {
-			continue
-		}
+		members map[string]json.RawMessage
+		keys    []string
+	}{{answer, []string{"incidentRecordArn", "arn"}}, {request, []string{"arn", "incidentRecordArn", "resourceArn", "responsePlanArn"}}} {
 		for _, k := range m.keys {
-			if v, ok := fields[k].(string); ok && v != "" {
+			var v string
+			if json.Unmarshal(m.members[k], &v) == nil && v != "" {
 				return v
 			}
 		}
