@@ -63,8 +63,8 @@ func (p *EventBridge) Publish(ctx context.Context, bus string, messages []Messag
 		return errs
 	}
 	var opts []func(*eventbridge.Options)
-	if parts := strings.SplitN(bus, ":", 6); len(parts) == 6 && parts[0] == "arn" && parts[3] != "" {
-		opts = append(opts, func(o *eventbridge.Options) { o.Region = parts[3] })
+	if region, ok := arnRegion(bus, "events"); ok {
+		opts = append(opts, func(o *eventbridge.Options) { o.Region = region })
 	}
 	out, err := p.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries}, opts...)
 	for j, i := range index {

@@ -96,9 +96,19 @@ func snsAttributes(attributes map[string]string) map[string]types.MessageAttribu
 
 // topicRegion is the region of an SNS topic's ARN, arn:PARTITION:sns:REGION:ACCOUNT:NAME.
 func topicRegion(topic string) (string, error) {
-	parts := strings.SplitN(topic, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[3] == "" {
+	region, ok := arnRegion(topic, "sns")
+	if !ok {
 		return "", fmt.Errorf("%q is not the ARN of an SNS topic", topic)
 	}
-	return parts[3], nil
+	return region, nil
+}
+
+// arnRegion is the region of arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE
+// for the service; ok is false for anything else.
+func arnRegion(arn, service string) (region string, ok bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != service || parts[3] == "" {
+		return "", false
+	}
+	return parts[3], true
 }
