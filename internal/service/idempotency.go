@@ -28,10 +28,12 @@ const IdempotencyWindow = 24 * time.Hour
 // refused. Requests without a token run as they are. Errors are not
 // remembered: a failed request may be retried.
 func mutate[I any, O any](s *Service, ctx context.Context, op string, token *string, in *I, run func(ctx context.Context) (*O, error)) (*O, error) {
+	if s.cfg.Queued == nil {
+		return mutateTx(s, ctx, op, token, in, run)
+	}
 	q := &queued{}
-	ctx = context.WithValue(ctx, queuedKey{}, q)
-	out, err := mutateTx(s, ctx, op, token, in, run)
-	if err == nil && q.any.Load() && s.cfg.Queued != nil {
+	out, err := mutateTx(s, context.WithValue(ctx, queuedKey{}, q), op, token, in, run)
+	if err == nil && q.any.Load() {
 		s.cfg.Queued()
 	}
 	return out, err
