@@ -126,10 +126,7 @@ func TestBackupHoldsWritesStillInTheLog(t *testing.T) {
 	s := open(t, dir)
 	early := createIncidents(t, s, "early", 5)
 
-	pin, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pin := openFile(t, dir)
 	defer pin.Close()
 	// The early writes are in the database file; what is committed while
 	// the snapshot is held stays in the log.
@@ -352,16 +349,13 @@ func TestBackupRefusesANewerSchema(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, dir)
 	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 'x')`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 	out := t.TempDir()
-	_, err = sqlite.Backup(ctx, dir, filepath.Join(out, "b.db"))
+	_, err := sqlite.Backup(ctx, dir, filepath.Join(out, "b.db"))
 	if err == nil || !strings.Contains(err.Error(), "database schema version 9999 is newer than this incidentd knows") {
 		t.Fatalf("a newer schema: %v", err)
 	}

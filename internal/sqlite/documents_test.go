@@ -1,9 +1,7 @@
 package sqlite_test
 
 import (
-	"database/sql"
 	"encoding/json"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -32,10 +30,7 @@ func TestDocumentsLeaveOutTheirColumns(t *testing.T) {
 	if err := s.AddTimelineEvent(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, dir)
 	defer db.Close()
 	docs := func() (record, event string) {
 		t.Helper()
@@ -123,10 +118,7 @@ func TestAutomaticEventReferences(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, dir)
 	defer db.Close()
 	var doc string
 	if err := db.QueryRow(`SELECT doc FROM timeline_events WHERE event_id = 'a-only-incident'`).Scan(&doc); err != nil {

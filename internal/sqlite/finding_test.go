@@ -2,8 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -123,10 +121,7 @@ func TestMigrationWritesFindingIDsAsAWSDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The database as an earlier version left it: without the migration.
-	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, dir)
 	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE name = '0006_finding_ids.sql'`); err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,8 @@
 package sqlite_test
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,10 +24,7 @@ func TestMigrationGivesRecordsIDs(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, dir)
 	const account = "111122223333"
 	old := []string{
 		`DROP TABLE incident_records`, `DROP TABLE timeline_events`,

@@ -1,14 +1,11 @@
 package sqlite_test
 
 import (
-	"database/sql"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
-	"github.com/incidentd/incidentd/internal/sqlite"
 )
 
 // A listing resumed after the last items were removed still finds an item
@@ -73,10 +70,7 @@ func TestRelatedItemPositionsMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, dir)
 	defer db.Close()
 	// The database as it was before migration 0005.
 	if _, err := db.Exec(`ALTER TABLE incident_records DROP COLUMN next_item_seq; DELETE FROM schema_migrations WHERE version = 5`); err != nil {

@@ -173,10 +173,7 @@ func TestMigrationsAreRecordedAndNewerSchemaRefused(t *testing.T) {
 	s = open(t, dir)
 	s.Close()
 
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, dir)
 	var n int
 	db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
 	if n == 0 {
@@ -270,10 +267,7 @@ func TestNestedFailureRollsBackOnlyItself(t *testing.T) {
 func TestMigrationBelowTheNewestIsApplied(t *testing.T) {
 	dir := t.TempDir()
 	open(t, dir).Close()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openFile(t, dir)
 	defer db.Close()
 	if _, err := db.Exec(`DELETE FROM schema_migrations WHERE version = 3; DROP TABLE resource_policies`); err != nil {
 		t.Fatal(err)
@@ -473,4 +467,16 @@ func TestOpenInADirectoryWithURICharacters(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("beside the data directory: %v", entries)
 	}
+}
+
+// openFile opens the database file of the data directory dir by itself,
+// beside any store, to look at or change what the store wrote; the caller
+// closes it.
+func openFile(t testing.TB, dir string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
