@@ -88,6 +88,15 @@ var copiedTables = []copiedTable{
 		"doc", kindText), keys: 2, every: sampleEvery},
 	{name: "sequences", cols: cols("account", kindText, "name", kindText, "value", kindInt), keys: 2, every: 1},
 	{name: "leases", cols: cols("name", kindText, "holder", kindText, "expires_at", kindInt), keys: 1, every: 1},
+	// The identities, each table after those its foreign keys refer to.
+	{name: "accounts", cols: cols("id", kindText, "org_id", kindText, "created_time", kindInt), keys: 1, every: 1},
+	{name: "users", cols: cols("account", kindText, "name", kindText, "created_time", kindInt), keys: 2, every: 1},
+	{name: "groups", cols: cols("account", kindText, "name", kindText, "created_time", kindInt), keys: 2, every: 1},
+	{name: "group_members", cols: cols("account", kindText, "group_name", kindText, "user_name", kindText), keys: 3, every: 1},
+	{name: "access_keys", cols: cols("id", kindText, "account", kindText, "user_name", kindText, "sealed_secret", kindBlob,
+		"active", kindInt, "created_time", kindInt), keys: 1, every: 1},
+	{name: "identity_policies", cols: cols("account", kindText, "holder", kindText, "holder_name", kindText, "name", kindText,
+		"document", kindText, "updated_time", kindInt), keys: 4, every: 1},
 }
 
 // postgresOnlyTables are the tables of the PostgreSQL schema that the
@@ -106,7 +115,8 @@ var postgresOnlyTables = []string{"locks"}
 // as it is (documents byte for byte, but those of incident records and
 // timeline events, which it completes from their columns), timeline and resource policy sequence
 // numbers, related item positions, notification deliveries and their state, the
-// named counters (Store.NextSeq). It then advances the
+// named counters (Store.NextSeq), and the identities (accounts, users, groups,
+// access keys with their sealed secrets, identity-based policies). It then advances the
 // PostgreSQL identity sequences past the copied values (and past values
 // SQLite has handed out before, so that none is reused), and checks the copy
 // before committing: the row count of every table, and a sample of rows

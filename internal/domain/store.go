@@ -270,6 +270,10 @@ type Store interface {
 	// process holds the work's lease.
 	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
 
+	// IdentityStore keeps the accounts, users, groups, access keys and
+	// identity-based policies that authenticate and authorize requests.
+	IdentityStore
+
 	// Secret returns the named random secret, creating it with size bytes on first use.
 	Secret(ctx context.Context, name string, size int) ([]byte, error)
 

@@ -68,6 +68,11 @@ type Options struct {
 //     read … FOR KEY SHARE, which only a deletion of the row waits for:
 //     the deleting call waits for the transaction, then deletes what it
 //     wrote under the row in its next statements.
+//   - of the identities, what is created under an owner (a user under its
+//     account, a key under its user, a membership, a policy) reads the
+//     owner's row FOR KEY SHARE in its insert, and DeleteUser and
+//     DeleteGroup lock the owner's row FOR UPDATE before they delete what
+//     is under it (identity.go).
 //
 // A transaction that fails with a serialization failure or a deadlock
 // (SQLSTATE 40001, 40P01) is run again from the start, a few times. A

@@ -43,9 +43,9 @@ import (
 // transaction, they are:
 //
 //   - the write of UpdateIncidentRecord, UpdateTimelineEvent,
-//     UpdateReplicationSet and UpdateResponsePlan, after fn: it changes the
-//     one row the call has just read and locked (forChange), and no unique
-//     key;
+//     UpdateReplicationSet, UpdateResponsePlan and UpdateAccount, after fn:
+//     it changes the one row the call has just read and locked
+//     (forChange), and no unique key;
 //   - UpdateTags' delete and insert of the tags (after the locked read of
 //     the resource and of its tags), and the insert of the tags of a new
 //     resource (CreateReplicationSet, CreateResponsePlan,
@@ -59,8 +59,9 @@ import (
 //     fails the transaction, as a duplicate timeline event does;
 //   - DeleteTimelineEvent and DeleteIncidentRecord (deleting a missing row
 //     is no error), the deletes of a plan's tags and policies after the
-//     delete of its row in DeleteResponsePlan, and the deletes of
-//     DeleteAccountData after its check;
+//     delete of its row in DeleteResponsePlan, the deletes of DeleteUser
+//     and DeleteGroup after the locked read of the user's or group's row
+//     (identity.go), and the deletes of DeleteAccountData after its check;
 //   - the lock ListRelatedItems takes on the incident's row, which so goes
 //     in one batch with the read of the items (should the lock fail, a
 //     lock or statement timeout, the transaction fails, as it did when the
@@ -72,7 +73,11 @@ import (
 // RemoveRelatedItem, DeleteResourcePolicy, the delete of a plan's row,
 // ClaimIdempotencyRecord, PurgeIdempotencyRecords, NextChangeSeq,
 // ClaimDeliveries, DeliveryDelivered, DeliveryFailed, RetryDelivery,
-// PurgeDeliveries, AcquireLease, Secret, the lock rows). Outside a
+// PurgeDeliveries, AcquireLease, Secret, the lock rows, and of the
+// identities the Create* methods, AddGroupMember, PutIdentityPolicy,
+// RemoveGroupMember, SetAccessKeyActive, DeleteAccessKey,
+// DeleteIdentityPolicy and the locked reads of DeleteUser and
+// DeleteGroup). Outside a
 // transaction nothing is deferred: a call that writes one statement sends
 // it as an autocommit statement, one that writes more runs a transaction
 // of its own (whose BEGIN, deferred writes and COMMIT are batched as

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Deliveries", deliveryCases()},
 		{"Secret", secretCases()},
 		{"Lease", leaseCases()},
+		{"Identity", identityCases()},
 		{"Tx", txCases()},
 		{"Concurrency", concurrencyCases()},
 		{"ReadLocks", readLockCases()},
