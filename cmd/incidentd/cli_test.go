@@ -120,7 +120,7 @@ func TestCommandHelpExitsZero(t *testing.T) {
 // own default value: the usage offers nothing that is refused.
 func TestEveryListedFlagWorks(t *testing.T) {
 	required := map[string][]string{"backup": {"--to", "copy.db"}}
-	positional := map[string][]string{"notifications": {"list"}}
+	positional := map[string][]string{"notifications": {"list"}, "admin": {"accounts", "list"}}
 	for _, c := range commands {
 		for _, f := range commandFlags(c) {
 			args := append(slices.Clone(positional[c.name]), "--"+f.Name+"="+f.DefValue)

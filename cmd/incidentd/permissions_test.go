@@ -32,6 +32,8 @@ func TestStrictPermissionsFlag(t *testing.T) {
 				args = append([]string{"--to", "copy.db"}, args...)
 			case "notifications":
 				args = append([]string{"list"}, args...)
+			case "admin":
+				args = append([]string{"accounts", "list"}, args...)
 			}
 			o, err := parseCommand(c, args, io.Discard)
 			if err != nil {

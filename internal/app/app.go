@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
+	"github.com/incidentd/incidentd/internal/iam"
 	"github.com/incidentd/incidentd/internal/metrics"
 	"github.com/incidentd/incidentd/internal/postgres"
 	"github.com/incidentd/incidentd/internal/restjson"
@@ -47,6 +48,12 @@ type Config struct {
 	// CredentialsFile lists further keys, one per line:
 	// ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID [PRINCIPAL_ARN]
 	CredentialsFile string
+	// SecretsKey (INCIDENTD_SECRETS_KEY, base64) or, without it,
+	// SecretsKeyFile is the key that seals the secret access keys kept in
+	// the database; without either, a key file generated in DataDir. Every
+	// node of one database needs the same one.
+	SecretsKey     string
+	SecretsKeyFile string
 	// AllowInsecurePermissions starts the server, with a warning, when the
 	// data directory or a credentials file is accessible by group or others
 	// (--strict-permissions=false); by default such a start is refused.
@@ -134,7 +141,10 @@ type Main struct {
 	// in Metrics.Registry.
 	Metrics *metrics.Metrics
 
-	Store         domain.Store
+	Store domain.Store
+	// Directory is the accounts, users, keys and policies of Store; Open
+	// creates it.
+	Directory     *iam.Directory
 	deliveries    *metrics.Deliveries // what the notification dispatcher reports to
 	listener      net.Listener
 	server        *http.Server
@@ -241,7 +251,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			created.undo()
 		}
 	}()
-	keys, generated, err := loadKeys(m.Config, m.Out, m.Log, clientAddr(ln.Addr()))
+	keys, root, generated, err := loadKeys(m.Config, m.Out, m.Log, clientAddr(ln.Addr()))
 	if err != nil {
 		return err
 	}
@@ -260,11 +270,19 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		default: // a wake-up is pending already
 		}
 	}
+	dir, err := openDirectory(ctx, m.Config, store, keys, m.Log)
+	if err != nil {
+		return err
+	}
+	m.Directory = dir
+	svcCfg.Identities = dir
+	svcCfg.Decided = auditor(m.Log, m.Metrics)
 	svc, err := service.New(ctx, store, svcCfg, m.Config.Now)
 	if err != nil {
 		return err
 	}
-	h := restjson.New(svc, keys, m.Log, m.Config.Now)
+	h := restjson.New(svc, directoryKeys{dir}, m.Log, m.Config.Now)
+	h.MountAdmin(dir, root.AccountID)
 	h.SetLimits(m.Config.Limits)
 	h.SetObserver(m.Metrics)
 	h.SetHealth(storageHealth(store, m.Config.DatabaseURL, m.Log))

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/incidentd/incidentd/internal/secrets"
 	"github.com/incidentd/incidentd/internal/sqlite"
 )
 
@@ -108,7 +109,7 @@ type creations struct {
 }
 
 // newCreations notes which of the data directory (and its missing parent
-// directories), its generated credentials and its database are missing
+// directories), its generated credentials, its secrets key and its database are missing
 // now. The database's log and shared-memory files are noted only with the
 // database: beside an existing database they may hold its newest commits.
 func newCreations(dataDir string) *creations {
@@ -117,7 +118,7 @@ func newCreations(dataDir string) *creations {
 		_, err := os.Lstat(p)
 		return errors.Is(err, fs.ErrNotExist)
 	}
-	for _, p := range []string{filepath.Join(dataDir, CredentialsFileName), filepath.Join(dataDir, sqlite.FileName)} {
+	for _, p := range []string{filepath.Join(dataDir, CredentialsFileName), filepath.Join(dataDir, secrets.FileName), filepath.Join(dataDir, sqlite.FileName)} {
 		if missing(p) {
 			c.paths = append(c.paths, p)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
 	"github.com/incidentd/incidentd/internal/app"
+	"github.com/incidentd/incidentd/internal/secrets"
 	"github.com/incidentd/incidentd/internal/sqlite"
 	"github.com/incidentd/incidentd/internal/testserver"
 )
@@ -249,7 +250,7 @@ func TestGeneratedCredentialsFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, e := range entries {
-				if e.Name() != app.CredentialsFileName && !strings.HasPrefix(e.Name(), sqlite.FileName) {
+				if e.Name() != app.CredentialsFileName && e.Name() != secrets.FileName && !strings.HasPrefix(e.Name(), sqlite.FileName) {
 					t.Errorf("%s left in the data directory", e.Name())
 				}
 			}

@@ -44,46 +44,47 @@ func checkAccessKeyID(id string) error {
 // RootPrincipal is the principal ARN of an account's root key.
 func RootPrincipal(account string) string { return "arn:aws:iam::" + account + ":root" }
 
-// loadKeys returns the root key (from the config, or generated once into the
-// data directory) and the keys of the credentials file, and, when it
+// loadKeys returns the keys of the credentials file and the root key (from
+// the config, or generated once into the data directory), the root key's
+// credentials, and, when it
 // generated the root key, the lines that tell how to use it with a client of
 // the server at addr. First it checks the permissions of the data directory
 // and the credentials files (see checkPermissions), writing warnings to
 // out. It logs, whatever the log level, which root key and account are in
 // use and where they come from (never a secret), and warns when a key kept
 // in the data directory is ignored.
-func loadKeys(cfg Config, out io.Writer, log *slog.Logger, addr string) (keys map[string]restjson.Key, generated string, err error) {
+func loadKeys(cfg Config, out io.Writer, log *slog.Logger, addr string) (keys map[string]restjson.Key, root storedCredentials, generated string, err error) {
 	if err := checkPermissions(cfg, out); err != nil {
-		return nil, "", err
+		return nil, root, "", err
 	}
 	// The credentials file is read first: a start that cannot read it
 	// generates no key.
 	keys = map[string]restjson.Key{}
 	if cfg.CredentialsFile != "" {
 		if err := readCredentialsFile(cfg.CredentialsFile, keys); err != nil {
-			return nil, "", err
+			return nil, root, "", err
 		}
 	}
-	root := storedCredentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, AccountID: cfg.AccountID}
+	root = storedCredentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, AccountID: cfg.AccountID}
 	var source string
 	switch {
 	case root == storedCredentials{}:
 		if root, source, generated, err = generatedCredentials(cfg, addr); err != nil {
-			return nil, "", err
+			return nil, root, "", err
 		}
 	case root.AccessKeyID == "" || root.SecretAccessKey == "" || root.AccountID == "":
-		return nil, "", errors.New("set all of INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY and INCIDENTD_ACCOUNT_ID, or none of them to use generated credentials")
+		return nil, root, "", errors.New("set all of INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY and INCIDENTD_ACCOUNT_ID, or none of them to use generated credentials")
 	default:
 		source = "environment (INCIDENTD_ACCESS_KEY_ID, INCIDENTD_SECRET_ACCESS_KEY, INCIDENTD_ACCOUNT_ID)"
 	}
 	if !accountRE.MatchString(root.AccountID) {
-		return nil, "", fmt.Errorf("account id %q is not 12 digits", root.AccountID)
+		return nil, root, "", fmt.Errorf("account id %q is not 12 digits", root.AccountID)
 	}
 	if err := checkAccessKeyID(root.AccessKeyID); err != nil {
-		return nil, "", err
+		return nil, root, "", err
 	}
 	if _, dup := keys[root.AccessKeyID]; dup {
-		return nil, "", fmt.Errorf("%s: access key %s is also the root key", cfg.CredentialsFile, root.AccessKeyID)
+		return nil, root, "", fmt.Errorf("%s: access key %s is also the root key", cfg.CredentialsFile, root.AccessKeyID)
 	}
 	further := len(keys)
 	accounts := map[string]bool{}
@@ -98,7 +99,7 @@ func loadKeys(cfg Config, out io.Writer, log *slog.Logger, addr string) (keys ma
 	if cfg.AccessKeyID != "" {
 		warnIgnoredStoredKey(cfg, keys, log)
 	}
-	return keys, generated, nil
+	return keys, root, generated, nil
 }
 
 // warnIgnoredStoredKey warns when the data directory keeps generated

@@ -7,12 +7,18 @@ type Caller struct {
 	Account   string // 12-digit account id
 	Principal string // e.g. arn:aws:iam::111122223333:root
 	Region    string // the region the request was signed for, e.g. us-east-1
+	// ActsAsRoot is set for the keys given at start (the environment's
+	// root key, --credentials-file): they are authorized as their
+	// account's root, whatever principal they name.
+	ActsAsRoot bool
 
 	// Where the request came from, as an API-call event records it.
 	AccessKeyID string // the key that signed it
 	SourceIP    string // the client's address
-	UserAgent   string // its User-Agent header
-	RequestID   string // the x-amzn-RequestId of its answer
+	// SecureTransport: the request came over TLS (aws:SecureTransport).
+	SecureTransport bool
+	UserAgent       string // its User-Agent header
+	RequestID       string // the x-amzn-RequestId of its answer
 }
 
 type callerKey struct{}

@@ -29,8 +29,9 @@ type Metrics struct {
 	// Registry holds every metric of the server; Handler serves it.
 	Registry *prometheus.Registry
 
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
 }
 
 // New returns a registry holding the Go runtime's and the process's metrics,
@@ -54,6 +55,10 @@ func New(version string) *Metrics {
 			Help:    "Time from the start of a request's handling to the end of its answer, by operation.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5ms to 16s
 		}, []string{"operation"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "incidentd_authorization_decisions_total",
+			Help: "Authorization decisions, by action (ssm-incidents:NAME), decision (allow or deny) and reason (root, identity-policy, resource-policy, cross-account, explicit-deny, implicit-deny).",
+		}, []string{"action", "decision", "reason"}),
 	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "incidentd_build_info",
@@ -68,6 +73,7 @@ func New(version string) *Metrics {
 		buildInfo,
 		m.requests,
 		m.duration,
+		m.decisions,
 	)
 	return m
 }
@@ -76,6 +82,15 @@ func New(version string) *Metrics {
 func (m *Metrics) ObserveRequest(operation string, status int, code string, elapsed time.Duration) {
 	m.requests.WithLabelValues(operation, strconv.Itoa(status), code).Inc()
 	m.duration.WithLabelValues(operation).Observe(elapsed.Seconds())
+}
+
+// ObserveDecision counts an authorization decision.
+func (m *Metrics) ObserveDecision(action string, allowed bool, reason string) {
+	decision := "deny"
+	if allowed {
+		decision = "allow"
+	}
+	m.decisions.WithLabelValues(action, decision, reason).Inc()
 }
 
 // Storage is the metrics of the embedded storage engine; it implements

@@ -361,29 +361,37 @@ func Match(pattern, s string) bool { return glob(pattern, s) }
 
 // glob reports whether s matches pattern, where * stands for any run of
 // characters and ? for any one; case counts.
-func glob(pattern, s string) bool {
-	return globWith(pattern, s, func(b byte) byte { return b })
-}
+func glob(pattern, s string) bool { return globWith(pattern, s, false) }
 
 // globFold is glob for a lower-case pattern and a subject of any case.
-func globFold(pattern, s string) bool {
-	return globWith(pattern, s, func(b byte) byte {
-		if 'A' <= b && b <= 'Z' {
-			return b + 'a' - 'A'
-		}
-		return b
-	})
-}
+func globFold(pattern, s string) bool { return globWith(pattern, s, true) }
 
-func globWith(pattern, s string, fold func(byte) byte) bool {
+// globWith matches s against pattern, lower-casing the bytes of s when
+// fold. It matches the literal bytes before the pattern's first wildcard
+// at once (most patterns that fail, fail there), then the rest by
+// backtracking to the last *.
+func globWith(pattern, s string, fold bool) bool {
 	p, i := 0, 0
+	for p < len(pattern) && pattern[p] != '*' && pattern[p] != '?' {
+		if i == len(s) || pattern[p] != lower(s[i], fold) {
+			return false
+		}
+		p++
+		i++
+	}
+	if p == len(pattern) {
+		return i == len(s)
+	}
+	if p == len(pattern)-1 && pattern[p] == '*' {
+		return true
+	}
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
 		case p < len(pattern) && pattern[p] == '*':
 			star, mark = p, i
 			p++
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == fold(s[i])):
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == lower(s[i], fold)):
 			p++
 			i++
 		case star >= 0:
@@ -398,6 +406,14 @@ func globWith(pattern, s string, fold func(byte) byte) bool {
 		p++
 	}
 	return p == len(pattern)
+}
+
+// lower is b lower-cased when fold.
+func lower(b byte, fold bool) byte {
+	if fold && 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
 }
 
 // arnMatch matches an ARN against a pattern part by part: each of the six

@@ -56,7 +56,7 @@ func benchmarkTransport(b *testing.B, limits Limits) {
 		}
 	}
 	keys := map[string]Key{"AKIDBENCH": {SecretAccessKey: "bench-secret", Account: "111122223333", Principal: "arn:aws:iam::111122223333:root"}}
-	h := newHandler(ops, keys, slog.New(slog.DiscardHandler), nil)
+	h := newHandler(ops, StaticKeys(keys), slog.New(slog.DiscardHandler), nil)
 	h.SetLimits(limits)
 
 	req, _ := http.NewRequest("POST", "http://127.0.0.1:4747/updateIncidentRecord", bytes.NewReader(updateIncidentRecordBody))

@@ -49,12 +49,32 @@ type Key struct {
 	SecretAccessKey string
 	Account         string
 	Principal       string // e.g. arn:aws:iam::111122223333:root
+	// ActsAsRoot: the key is authorized as its account's root, whatever
+	// Principal says (see domain.Caller).
+	ActsAsRoot bool
+}
+
+// Keys finds the access keys that sign requests.
+type Keys interface {
+	// LookupKey returns the active key of that id; ok is false for an
+	// unknown or inactive one. Its error (the keys cannot be read) fails
+	// the request.
+	LookupKey(ctx context.Context, id string) (k Key, ok bool, err error)
+}
+
+// StaticKeys are keys fixed at start.
+type StaticKeys map[string]Key
+
+// LookupKey implements Keys.
+func (s StaticKeys) LookupKey(_ context.Context, id string) (Key, bool, error) {
+	k, ok := s[id]
+	return k, ok, nil
 }
 
 // Handler serves the API, incidentd's extensions (extension.go) and /healthz.
 type Handler struct {
 	mux      *http.ServeMux
-	keys     map[string]Key
+	keys     Keys
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	ops      map[string]opFunc
@@ -84,20 +104,20 @@ type Observer interface {
 
 // New returns the handler for svc, accepting requests signed by keys.
 // now may be nil (time.Now).
-func New(svc *service.Service, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
+func New(svc *service.Service, keys Keys, log *slog.Logger, now func() time.Time) *Handler {
 	h := newHandler(operations(svc), keys, log, now)
 	h.mountExtensions(svc)
 	return h
 }
 
-func newHandler(ops map[string]opFunc, keys map[string]Key, log *slog.Logger, now func() time.Time) *Handler {
+func newHandler(ops map[string]opFunc, keys Keys, log *slog.Logger, now func() time.Time) *Handler {
 	h := &Handler{mux: http.NewServeMux(), keys: keys, log: log, ops: ops, throttle: newThrottle(Limits{}), healthTimeout: HealthTimeout}
 	h.verifier = &sigv4.Verifier{
 		Service: SigningName,
 		Now:     now,
-		Lookup: func(id string) (string, bool) {
-			k, ok := h.keys[id]
-			return k.SecretAccessKey, ok
+		Lookup: func(ctx context.Context, id string) (string, bool, error) {
+			k, ok, err := h.keys.LookupKey(ctx, id)
+			return k.SecretAccessKey, ok, err
 		},
 	}
 	for _, op := range model.Operations {
@@ -305,7 +325,15 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	key := h.keys[cred.AccessKeyID]
+	// The key verified a moment ago: this lookup is answered from the
+	// cache that answered that one.
+	key, ok, err := h.keys.LookupKey(ctx, cred.AccessKeyID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &sigv4.Error{Code: sigv4.CodeUnrecognizedClient, Message: "The security token included in the request is invalid."}
+	}
 	x.principal = key.Principal
 	if err := h.throttle.allow(key.Account, op.Name); err != nil {
 		return err
@@ -329,8 +357,8 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return err
 	}
 
-	ctx = domain.WithCaller(ctx, domain.Caller{Account: key.Account, Principal: key.Principal, Region: cred.Region,
-		AccessKeyID: cred.AccessKeyID, SourceIP: remoteIP(r), UserAgent: r.UserAgent(), RequestID: x.requestID})
+	ctx = domain.WithCaller(ctx, domain.Caller{Account: key.Account, Principal: key.Principal, Region: cred.Region, ActsAsRoot: key.ActsAsRoot,
+		AccessKeyID: cred.AccessKeyID, SourceIP: remoteIP(r), SecureTransport: r.TLS != nil, UserAgent: r.UserAgent(), RequestID: x.requestID})
 	out, err := run(ctx, in)
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ func healthServer(t *testing.T, check func(context.Context) error, timeout time.
 	for _, op := range model.Operations {
 		ops[op.Name] = func(context.Context, model.Input) (any, error) { return struct{}{}, nil }
 	}
-	h := newHandler(ops, map[string]Key{}, slog.New(slog.DiscardHandler), nil)
+	h := newHandler(ops, StaticKeys{}, slog.New(slog.DiscardHandler), nil)
 	obs := &countingObserver{}
 	h.SetObserver(obs)
 	h.SetHealth(check)

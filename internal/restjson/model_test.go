@@ -993,7 +993,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		Account:         testserver.AccountA,
 		Principal:       app.RootPrincipal(testserver.AccountA),
 	}}
-	h := restjson.New(svc, keys, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	h := restjson.New(svc, restjson.StaticKeys(keys), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 
 	ops := []struct{ method, path string }{
 		{"POST", "/updateIncidentRecord"},

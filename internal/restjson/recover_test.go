@@ -57,7 +57,7 @@ func serveOps(t *testing.T, ops map[string]opFunc, limits Limits) (string, *sync
 	}
 	log := &syncBuffer{}
 	keys := map[string]Key{testKeyID: {SecretAccessKey: testSecret, Account: testAccount, Principal: "arn:aws:iam::" + testAccount + ":root"}}
-	h := newHandler(all, keys, slog.New(slog.NewTextHandler(log, nil)), nil)
+	h := newHandler(all, StaticKeys(keys), slog.New(slog.NewTextHandler(log, nil)), nil)
 	h.SetLimits(limits)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

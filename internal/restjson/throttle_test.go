@@ -49,22 +49,24 @@ func TestThrottlingWithoutRetries(t *testing.T) {
 	noRetries := func(o *ssmincidents.Options) { o.RetryMaxAttempts = 1 }
 	a, b := srv.A(noRetries), srv.B(noRetries)
 
+	// Each call acts in the caller's own account, so that it is allowed:
+	// the write deletes a plan the account does not have, which succeeds.
 	for _, kind := range []struct {
 		quota string
-		call  func(*ssmincidents.Client) error
+		call  func(c *ssmincidents.Client, account string) error
 	}{
-		{restjson.QuotaReadRate, func(c *ssmincidents.Client) error {
+		{restjson.QuotaReadRate, func(c *ssmincidents.Client, _ string) error {
 			_, err := c.ListResponsePlans(ctx, &ssmincidents.ListResponsePlansInput{})
 			return err
 		}},
-		{restjson.QuotaWriteRate, func(c *ssmincidents.Client) error {
-			_, err := c.DeleteResponsePlan(ctx, &ssmincidents.DeleteResponsePlanInput{Arn: aws.String("arn:aws:ssm-incidents::111122223333:response-plan/none")})
+		{restjson.QuotaWriteRate, func(c *ssmincidents.Client, account string) error {
+			_, err := c.DeleteResponsePlan(ctx, &ssmincidents.DeleteResponsePlanInput{Arn: aws.String("arn:aws:ssm-incidents::" + account + ":response-plan/none")})
 			return err
 		}},
 	} {
 		t.Run(kind.quota, func(t *testing.T) {
 			began := time.Now()
-			errs := burst(5*rate, func() error { return kind.call(a) })
+			errs := burst(5*rate, func() error { return kind.call(a, testserver.AccountA) })
 			// The bucket holds two seconds' worth and refills as the
 			// burst goes on: at most that many calls may pass.
 			mayPass := 2*rate + int(time.Since(began).Seconds()*rate) + 1
@@ -86,7 +88,7 @@ func TestThrottlingWithoutRetries(t *testing.T) {
 				t.Fatalf("%d of %d calls passed at %d/s, want at most %d", 5*rate-throttled, 5*rate, rate, mayPass)
 			}
 			// Account B has buckets of its own.
-			if err := kind.call(b); err != nil {
+			if err := kind.call(b, testserver.AccountB); err != nil {
 				t.Fatalf("account B throttled by account A's flood: %v", err)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -39,10 +40,15 @@ import (
 // runClients spreads b.N calls of call over clients concurrent SDK clients of
 // a real server and reports throughput and latency percentiles.
 func runClients(b *testing.B, srv *testserver.Server, clients int, call func(c *ssmincidents.Client, i int) error) float64 {
+	return runClientsOf(b, srv, testserver.KeyA, testserver.SecretA, clients, call)
+}
+
+// runClientsOf is runClients with clients signing with key and secret.
+func runClientsOf(b *testing.B, srv *testserver.Server, key, secret string, clients int, call func(c *ssmincidents.Client, i int) error) float64 {
 	b.Helper()
 	cs := make([]*ssmincidents.Client, clients)
 	for i := range cs {
-		cs[i] = srv.A()
+		cs[i] = srv.Client(key, secret)
 	}
 	return testserver.RunConcurrently(b, clients, func(w, i int) error { return call(cs[w], i) })
 }
@@ -119,8 +125,8 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 	// decodes the body and then calls write.
 	against := func(b *testing.B, lean bool, write func(in *model.UpdateIncidentRecordInput) error) float64 {
 		srv := testserver.Start(b)
-		verifier := &sigv4.Verifier{Service: "ssm-incidents", Lookup: func(id string) (string, bool) {
-			return testserver.SecretA, id == testserver.KeyA
+		verifier := &sigv4.Verifier{Service: "ssm-incidents", Lookup: func(_ context.Context, id string) (string, bool, error) {
+			return testserver.SecretA, id == testserver.KeyA, nil
 		}}
 		baseline := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, err := io.ReadAll(r.Body)
@@ -207,6 +213,16 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 			reportCommits(b, srv)
 			return rate
 		})
+		// The same updates by a user whose 20 attached statements allow
+		// them (the last one), rather than by the account's root, which
+		// reads no policy: what authorization costs.
+		run(clients+"/durable-as-user", func(b *testing.B) float64 {
+			srv, _, arns := incidents(b, none)
+			key, secret := srv.User(testserver.AccountA, "responder", twentyStatements(b))
+			rate := runUpdatesAs(b, srv, key, secret, lean, arns)
+			reportCommits(b, srv)
+			return rate
+		})
 		// Each update also queues its notification to two topics (which
 		// nobody publishes: the server has no SNS credentials here).
 		run(clients+"/durable-notifying", func(b *testing.B) float64 {
@@ -247,7 +263,7 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 			continue
 		}
 		fmt.Printf("%s clients: one-row floor %.0f req/s, %.2f of the ceiling (%.0f req/s)\n", clients, floor, floor/ceiling, ceiling)
-		for _, op := range []string{"durable", "durable-notifying", "durable-notifying-delivered", "start", "timeline"} {
+		for _, op := range []string{"durable", "durable-as-user", "durable-notifying", "durable-notifying-delivered", "start", "timeline"} {
 			if r := rates[clients+"/"+op]; r > 0 {
 				fmt.Printf("  %-8s %6.0f req/s: %.2f of the floor, %.2f of the ceiling\n", op, r, r/floor, r/ceiling)
 			}
@@ -259,13 +275,19 @@ func BenchmarkUpdateIncidentRecord32Clients(b *testing.B) {
 // clients, SDK or lean, each with a new clientToken as the SDK gives, and
 // returns their throughput.
 func runUpdates(b *testing.B, srv *testserver.Server, lean bool, arns []string) float64 {
+	return runUpdatesAs(b, srv, testserver.KeyA, testserver.SecretA, lean, arns)
+}
+
+// runUpdatesAs is runUpdates with clients signing with key and secret.
+func runUpdatesAs(b *testing.B, srv *testserver.Server, key, secret string, lean bool, arns []string) float64 {
 	if !lean {
-		return runClients(b, srv, 32, func(c *ssmincidents.Client, i int) error {
+		return runClientsOf(b, srv, key, secret, 32, func(c *ssmincidents.Client, i int) error {
 			_, err := c.UpdateIncidentRecord(ctx, testserver.BenchUpdate(arns, i))
 			return err
 		})
 	}
 	lc := newLeanClient(srv.Endpoint)
+	lc.creds = aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
 	return testserver.RunConcurrently(b, 32, func(_, i int) error {
 		body, _ := json.Marshal(map[string]any{
 			"arn": arns[i%len(arns)], "title": fmt.Sprintf("title %d", i), "clientToken": uuid.NewString(),
@@ -273,6 +295,18 @@ func runUpdates(b *testing.B, srv *testserver.Server, lean bool, arns []string) 
 		})
 		return lc.post("/updateIncidentRecord", body)
 	})
+}
+
+// twentyStatements is testdata/twenty-statements.json, an identity-based
+// policy of account A of 20 statements whose last allows updating the
+// incidents of the plan "bench": the others are of other actions, of other
+// resources, or denials whose conditions do not hold.
+func twentyStatements(b *testing.B) string {
+	doc, err := os.ReadFile("testdata/twenty-statements.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(doc)
 }
 
 // runStarts starts b.N incidents from plan from 32 concurrent clients, SDK

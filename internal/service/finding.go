@@ -103,6 +103,10 @@ func findingIn(account string, d *model.FindingDetails) (*domain.Finding, error)
 // Errors: ValidationError without an ACTIVE replication set, or for details
 // that are not exactly one change or end before they start.
 func (s *Service) RecordFinding(ctx context.Context, in *model.FindingDetails) (*model.Finding, error) {
+	ctx, err := s.authorize(ctx, "RecordFinding", "*")
+	if err != nil {
+		return nil, err
+	}
 	c := caller(ctx)
 	f, err := findingIn(c.Account, in)
 	if err != nil {
@@ -166,6 +170,10 @@ func findingOut(f *domain.Finding) *model.Finding {
 // Errors: NotFoundError for a missing incident; ValidationError for a bad
 // nextToken.
 func (s *Service) ListIncidentFindings(ctx context.Context, in *model.ListIncidentFindingsInput) (*model.ListIncidentFindingsOutput, error) {
+	ctx, err := s.authorize(ctx, "ListIncidentFindings", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 	if err != nil {
 		return nil, err
@@ -200,6 +208,10 @@ func (s *Service) ListIncidentFindings(ctx context.Context, in *model.ListIncide
 // message "Finding with ID '…' is not accessible".
 // Errors: NotFoundError for a missing incident.
 func (s *Service) BatchGetIncidentFindings(ctx context.Context, in *model.BatchGetIncidentFindingsInput) (*model.BatchGetIncidentFindingsOutput, error) {
+	ctx, err := s.authorize(ctx, "BatchGetIncidentFindings", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 	if err != nil {
 		return nil, err

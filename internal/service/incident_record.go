@@ -36,7 +36,7 @@ func notFoundAs(err error, notFound func(id string) error, id string) error {
 // the caller's account; anything else is answered as not found.
 func incidentARN(ctx context.Context, arn string) (ARN, error) {
 	a, ok := ParseARN(arn)
-	if !ok || a.Type != "incident-record" || a.Account != caller(ctx).Account || !strings.Contains(a.ID, "/") {
+	if !ok || a.Type != "incident-record" || a.Account != owner(ctx) || !strings.Contains(a.ID, "/") {
 		return ARN{}, incidentNotFound(arn)
 	}
 	return a, nil
@@ -47,7 +47,7 @@ func (s *Service) incidentRecord(ctx context.Context, arn string) (*domain.Incid
 	if _, err := incidentARN(ctx, arn); err != nil {
 		return nil, err
 	}
-	r, err := s.store.GetIncidentRecord(ctx, caller(ctx).Account, arn)
+	r, err := s.store.GetIncidentRecord(ctx, owner(ctx), arn)
 	if err != nil {
 		return nil, notFoundAs(err, incidentNotFound, arn)
 	}
@@ -63,6 +63,10 @@ func (s *Service) incidentRecord(ctx context.Context, arn string) (*domain.Incid
 // ACTIVE replication set; ConflictError for a clientToken reused with other
 // parameters.
 func (s *Service) StartIncident(ctx context.Context, in *model.StartIncidentInput) (*model.StartIncidentOutput, error) {
+	ctx, err := s.authorize(ctx, "StartIncident", *in.ResponsePlanArn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "StartIncident", in.ClientToken, in, func(ctx context.Context) (*model.StartIncidentOutput, error) {
 		return s.startIncident(ctx, in)
 	})
@@ -70,7 +74,9 @@ func (s *Service) StartIncident(ctx context.Context, in *model.StartIncidentInpu
 
 func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInput) (*model.StartIncidentOutput, error) {
 	c := caller(ctx)
-	if err := s.requireActiveReplicationSet(ctx, c.Account); err != nil {
+	// A plan shared from another account starts the incident there.
+	account := owner(ctx)
+	if err := s.requireActiveReplicationSet(ctx, account); err != nil {
 		return nil, err
 	}
 	items := make([]domain.RelatedItem, 0, len(in.RelatedItems))
@@ -94,7 +100,7 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 		dedupe = triggerDedupeString(in.TriggerDetails)
 	}
 	if dedupe != "" {
-		open, err := s.store.FindOpenIncident(ctx, c.Account, dedupe)
+		open, err := s.store.FindOpenIncident(ctx, account, dedupe)
 		if err == nil {
 			return &model.StartIncidentOutput{IncidentRecordArn: &open.ARN}, nil
 		}
@@ -107,8 +113,8 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 	// end of the store's indexes, not on a page at random.
 	id := uuid.Must(uuid.NewV7()).String()
 	r := &domain.IncidentRecord{
-		ARN:                 makeARN(c.Account, "incident-record", plan.Name+"/"+id),
-		Account:             c.Account,
+		ARN:                 makeARN(account, "incident-record", plan.Name+"/"+id),
+		Account:             account,
 		PlanName:            plan.Name,
 		Title:               t.Title,
 		Summary:             t.Summary,
@@ -187,6 +193,10 @@ func triggerDedupeString(td *model.TriggerDetails) string {
 // GetIncidentRecord returns every member of an incident record.
 // Errors: NotFoundError.
 func (s *Service) GetIncidentRecord(ctx context.Context, in *model.GetIncidentRecordInput) (*model.GetIncidentRecordOutput, error) {
+	ctx, err := s.authorize(ctx, "GetIncidentRecord", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.incidentRecord(ctx, *in.Arn)
 	if err != nil {
 		return nil, err
@@ -251,6 +261,10 @@ func targetsValue(arns []string) string {
 // Errors: NotFoundError; ConflictError for a clientToken reused with other
 // parameters.
 func (s *Service) UpdateIncidentRecord(ctx context.Context, in *model.UpdateIncidentRecordInput) (*model.UpdateIncidentRecordOutput, error) {
+	ctx, err := s.authorize(ctx, "UpdateIncidentRecord", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "UpdateIncidentRecord", in.ClientToken, in, func(ctx context.Context) (*model.UpdateIncidentRecordOutput, error) {
 		return s.updateIncidentRecord(ctx, in)
 	})
@@ -268,7 +282,7 @@ func (s *Service) updateIncidentRecord(ctx context.Context, in *model.UpdateInci
 	)
 	// The change is made on the record as it is stored when the update
 	// runs: concurrent updates of other members are kept.
-	err := s.store.UpdateIncidentRecord(ctx, c.Account, *in.Arn, func(r *domain.IncidentRecord) error {
+	err := s.store.UpdateIncidentRecord(ctx, owner(ctx), *in.Arn, func(r *domain.IncidentRecord) error {
 		changes = applyUpdate(r, in, c.Principal, now)
 		updated = r
 		return nil
@@ -393,6 +407,10 @@ func incidentConditions(filters []model.Filter) ([]domain.IncidentCondition, err
 // filtered on creationTime, impact, status and createdBy.
 // Errors: ValidationError for a bad filter or nextToken.
 func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListIncidentRecordsInput) (*model.ListIncidentRecordsOutput, error) {
+	ctx, err := s.authorize(ctx, "ListIncidentRecords", "*")
+	if err != nil {
+		return nil, err
+	}
 	c := caller(ctx)
 	conds, err := incidentConditions(in.Filters)
 	if err != nil {
@@ -432,6 +450,10 @@ func (s *Service) ListIncidentRecords(ctx context.Context, in *model.ListInciden
 // DeleteIncidentRecord deletes an incident record with its timeline,
 // related items and tags. Deleting a record that does not exist succeeds.
 func (s *Service) DeleteIncidentRecord(ctx context.Context, in *model.DeleteIncidentRecordInput) (*model.DeleteIncidentRecordOutput, error) {
+	ctx, err := s.authorize(ctx, "DeleteIncidentRecord", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "DeleteIncidentRecord", nil, in, func(ctx context.Context) (*model.DeleteIncidentRecordOutput, error) {
 		return s.deleteIncidentRecord(ctx, in)
 	})

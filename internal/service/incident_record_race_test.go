@@ -235,7 +235,7 @@ func startOn(t *testing.T, store domain.Store) (*ssmincidents.Client, *testserve
 	keys := map[string]restjson.Key{testserver.KeyA: {
 		SecretAccessKey: testserver.SecretA, Account: testserver.AccountA, Principal: "arn:aws:iam::" + testserver.AccountA + ":root",
 	}}
-	hs := httptest.NewServer(restjson.New(svc, keys, slog.New(slog.NewTextHandler(log, nil)), nil))
+	hs := httptest.NewServer(restjson.New(svc, restjson.StaticKeys(keys), slog.New(slog.NewTextHandler(log, nil)), nil))
 	t.Cleanup(hs.Close)
 	return ssmincidents.New(ssmincidents.Options{
 		Region:       testserver.Region,

@@ -149,6 +149,19 @@ func irWantNotFound(t *testing.T, err error, id string, typ types.ResourceType) 
 	}
 }
 
+// wantCrossAccountDenied checks that err is the 403 AccessDeniedException
+// AWS answers when the root of account caller calls op on arn, a resource
+// of another account that no resource policy shares with the caller.
+func wantCrossAccountDenied(t *testing.T, err error, caller, op, arn string) {
+	t.Helper()
+	tlWantCode(t, err, "AccessDeniedException", 403)
+	want := "User: arn:aws:iam::" + caller + ":root is not authorized to perform: ssm-incidents:" + op + " on resource: " + arn +
+		" because no resource-based policy allows the ssm-incidents:" + op + " action"
+	if got := accessDenied(t, op, err); got != want {
+		t.Fatalf("%s:\n got %s\nwant %s", op, got, want)
+	}
+}
+
 func irUTC(p *time.Time) *time.Time {
 	if p == nil {
 		return nil
@@ -402,9 +415,10 @@ func TestStartIncidentErrors(t *testing.T) {
 	_, err := a.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &missing})
 	irWantNotFound(t, err, missing, types.ResourceTypeResponsePlan)
 
-	// Account B cannot start from account A's plan.
+	// Account B cannot start from account A's plan: no resource policy
+	// shares it.
 	_, err = b.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &planA})
-	irWantNotFound(t, err, planA, types.ResourceTypeResponsePlan)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "StartIncident", planA)
 
 	// An ARN that is not a response plan's.
 	_, err = a.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &record})
@@ -556,7 +570,7 @@ func TestGetIncidentRecordReturnsEveryMember(t *testing.T) {
 	}
 }
 
-func TestGetIncidentRecordNotFound(t *testing.T) {
+func TestGetIncidentRecordRefusals(t *testing.T) {
 	srv := irServer(t, nil)
 	a, b := srv.A(), srv.B()
 	setUp(t, a)
@@ -567,23 +581,25 @@ func TestGetIncidentRecordNotFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		name   string
-		client *ssmincidents.Client
-		arn    string
+		name string
+		arn  string
 	}{
-		{"unknown", a, "arn:aws:ssm-incidents::" + testserver.AccountA + ":incident-record/p/1abd9b35-ff4c-eb47-f20f-712a6c4c88cc"},
-		{"deleted", a, deleted},
-		{"response plan ARN", a, plan},
-		{"no id after the plan name", a, "arn:aws:ssm-incidents::" + testserver.AccountA + ":incident-record/p"},
-		{"another service", a, irTopic("oncall")},
-		{"account A's record read by B", b, live},
+		{"unknown", "arn:aws:ssm-incidents::" + testserver.AccountA + ":incident-record/p/1abd9b35-ff4c-eb47-f20f-712a6c4c88cc"},
+		{"deleted", deleted},
+		{"response plan ARN", plan},
+		{"no id after the plan name", "arn:aws:ssm-incidents::" + testserver.AccountA + ":incident-record/p"},
+		{"another service", irTopic("oncall")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.client.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: aws.String(tc.arn)})
+			_, err := a.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: aws.String(tc.arn)})
 			irWantNotFound(t, err, tc.arn, types.ResourceTypeIncidentRecord)
 		})
 	}
+	t.Run("account A's record read by B", func(t *testing.T) {
+		_, err := b.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: &live})
+		wantCrossAccountDenied(t, err, testserver.AccountB, "GetIncidentRecord", live)
+	})
 	irGet(t, a, live)
 }
 
@@ -767,7 +783,7 @@ func TestUpdateIncidentRecordRefusals(t *testing.T) {
 	_, err = a.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: &plan, Title: aws.String("x")})
 	irWantNotFound(t, err, plan, types.ResourceTypeIncidentRecord)
 	_, err = b.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: &arn, Title: aws.String("hijack")})
-	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "UpdateIncidentRecord", arn)
 
 	after := irGet(t, a, arn)
 	if !reflect.DeepEqual(irComparable(after), irComparable(before)) || !after.LastModifiedTime.Equal(*before.LastModifiedTime) {
@@ -1198,17 +1214,16 @@ func TestDeleteIncidentRecord(t *testing.T) {
 	}
 	other := irStartFrom(t, a, createPlan(t, a, "other"))
 
-	// Account B deleting A's record succeeds and deletes nothing.
-	if _, err := b.DeleteIncidentRecord(ctx, &ssmincidents.DeleteIncidentRecordInput{Arn: &arn}); err != nil {
-		t.Fatal(err)
-	}
+	// Account B may not delete A's record, and deletes nothing.
+	_, err := b.DeleteIncidentRecord(ctx, &ssmincidents.DeleteIncidentRecordInput{Arn: &arn})
+	wantCrossAccountDenied(t, err, testserver.AccountB, "DeleteIncidentRecord", arn)
 	irGet(t, a, arn)
 
 	resp := srv.Do("POST", "/deleteIncidentRecord", []byte(`{"arn":"`+arn+`"}`))
 	if resp.Status != 204 || len(resp.Body) != 0 {
 		t.Fatalf("status %d body %q", resp.Status, resp.Body)
 	}
-	_, err := a.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: &arn})
+	_, err = a.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: &arn})
 	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
 	_, err = a.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn})
 	tlWantCode(t, err, "ResourceNotFoundException", 404)
@@ -1312,11 +1327,11 @@ func TestTagsOnIncidentRecords(t *testing.T) {
 
 	setUp(t, b)
 	_, err = b.ListTagsForResource(ctx, &ssmincidents.ListTagsForResourceInput{ResourceArn: &arn})
-	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "ListTagsForResource", arn)
 	_, err = b.TagResource(ctx, &ssmincidents.TagResourceInput{ResourceArn: &arn, Tags: map[string]string{"k": "v"}})
-	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "TagResource", arn)
 	_, err = b.UntagResource(ctx, &ssmincidents.UntagResourceInput{ResourceArn: &arn, TagKeys: []string{"team"}})
-	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "UntagResource", arn)
 	if got := irTags(t, a, arn); !reflect.DeepEqual(got, map[string]string{"team": "db", "sev": "2"}) {
 		t.Fatalf("after B's attempts: %v", got)
 	}

@@ -64,6 +64,10 @@ func relatedItemOut(it domain.RelatedItem) model.RelatedItem {
 // suit the item's type; ConflictError for a clientToken reused with other
 // parameters.
 func (s *Service) UpdateRelatedItems(ctx context.Context, in *model.UpdateRelatedItemsInput) (*model.UpdateRelatedItemsOutput, error) {
+	ctx, err := s.authorize(ctx, "UpdateRelatedItems", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "UpdateRelatedItems", in.ClientToken, in, func(ctx context.Context) (*model.UpdateRelatedItemsOutput, error) {
 		return s.updateRelatedItems(ctx, in)
 	})
@@ -148,6 +152,10 @@ func (s *Service) updateRelatedItems(ctx context.Context, in *model.UpdateRelate
 // Errors: NotFoundError for a missing incident; ValidationError for a bad
 // nextToken.
 func (s *Service) ListRelatedItems(ctx context.Context, in *model.ListRelatedItemsInput) (*model.ListRelatedItemsOutput, error) {
+	ctx, err := s.authorize(ctx, "ListRelatedItems", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 	if err != nil {
 		return nil, err

@@ -183,12 +183,13 @@ func TestUpdateRelatedItemsRefusals(t *testing.T) {
 		err = riUpdate(c, arn, riAdd(types.RelatedItem{Identifier: &id}))
 		wantAPIError[*types.ValidationException](t, err, "ValidationException")
 	}
-	// A missing incident, or another account's.
+	// A missing incident; another account's, which no resource policy
+	// shares.
 	missing := arn[:len(arn)-4] + "0000"
 	err = riUpdate(c, missing, riAdd(runbook))
 	irWantNotFound(t, err, missing, types.ResourceTypeIncidentRecord)
 	err = riUpdate(srv.B(), arn, riAdd(runbook))
-	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "UpdateRelatedItems", arn)
 
 	if n := len(riList(t, c, arn, 100)); n != 1 {
 		t.Fatalf("%d items after refused requests, want 1", n)
@@ -269,7 +270,7 @@ func TestListRelatedItemsPages(t *testing.T) {
 	_, err = c.ListRelatedItems(ctx, &ssmincidents.ListRelatedItemsInput{IncidentRecordArn: &other, NextToken: page.NextToken})
 	wantAPIError[*types.ValidationException](t, err, "ValidationException")
 	_, err = srv.B().ListRelatedItems(ctx, &ssmincidents.ListRelatedItemsInput{IncidentRecordArn: &arn})
-	tlWantCode(t, err, "ResourceNotFoundException", 404)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "ListRelatedItems", arn)
 
 	empty, err := c.ListRelatedItems(ctx, &ssmincidents.ListRelatedItemsInput{IncidentRecordArn: &other})
 	if err != nil || empty.RelatedItems == nil || len(empty.RelatedItems) != 0 || empty.NextToken != nil {

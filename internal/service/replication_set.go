@@ -31,6 +31,10 @@ func kmsKey(id *string) string {
 // Errors: ConflictError when the account already has one; ValidationError for
 // a malformed region name.
 func (s *Service) CreateReplicationSet(ctx context.Context, in *model.CreateReplicationSetInput) (*model.CreateReplicationSetOutput, error) {
+	ctx, err := s.authorizeAccess(ctx, &access{op: "CreateReplicationSet", resource: "*", requestTags: in.Tags, tagKeys: mapKeys(in.Tags), hasTagKeys: len(in.Tags) > 0})
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "CreateReplicationSet", in.ClientToken, in, func(ctx context.Context) (*model.CreateReplicationSetOutput, error) {
 		return s.createReplicationSet(ctx, in)
 	})
@@ -86,6 +90,10 @@ func replicationSetNotFound(arn string) error {
 // GetReplicationSet returns the replication set arn names.
 // Errors: NotFoundError.
 func (s *Service) GetReplicationSet(ctx context.Context, in *model.GetReplicationSetInput) (*model.GetReplicationSetOutput, error) {
+	ctx, err := s.authorize(ctx, "GetReplicationSet", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	rs, err := s.replicationSet(ctx, *in.Arn)
 	if err != nil {
 		return nil, err
@@ -118,6 +126,10 @@ func (s *Service) GetReplicationSet(ctx context.Context, in *model.GetReplicatio
 // ListReplicationSets lists the ARN of the account's replication set (at most one).
 // Errors: ValidationError for a bad nextToken.
 func (s *Service) ListReplicationSets(ctx context.Context, in *model.ListReplicationSetsInput) (*model.ListReplicationSetsOutput, error) {
+	ctx, err := s.authorize(ctx, "ListReplicationSets", "*")
+	if err != nil {
+		return nil, err
+	}
 	c := caller(ctx)
 	var after string
 	if _, err := s.tokens.resume(listing{op: "ListReplicationSets", account: c.Account}, in.NextToken, &after); err != nil {
@@ -143,6 +155,10 @@ func (s *Service) ListReplicationSets(ctx context.Context, in *model.ListReplica
 // region is already there; ValidationError for a region that is absent, too
 // young to delete, beyond the three-region limit, or protected from deletion.
 func (s *Service) UpdateReplicationSet(ctx context.Context, in *model.UpdateReplicationSetInput) (*model.UpdateReplicationSetOutput, error) {
+	ctx, err := s.authorize(ctx, "UpdateReplicationSet", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "UpdateReplicationSet", in.ClientToken, in, func(ctx context.Context) (*model.UpdateReplicationSetOutput, error) {
 		return s.updateReplicationSet(ctx, in)
 	})
@@ -231,6 +247,10 @@ func (s *Service) checkRegionAge(r *domain.Region, name string, now time.Time) e
 // UpdateDeletionProtection turns deletion protection of the set on or off.
 // Errors: NotFoundError.
 func (s *Service) UpdateDeletionProtection(ctx context.Context, in *model.UpdateDeletionProtectionInput) (*model.UpdateDeletionProtectionOutput, error) {
+	ctx, err := s.authorize(ctx, "UpdateDeletionProtection", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "UpdateDeletionProtection", in.ClientToken, in, func(ctx context.Context) (*model.UpdateDeletionProtectionOutput, error) {
 		return s.updateDeletionProtection(ctx, in)
 	})
@@ -261,6 +281,10 @@ func (s *Service) updateDeletionProtection(ctx context.Context, in *model.Update
 // Incident Manager resource of the account.
 // Errors: NotFoundError; ValidationError while deletion protection is on.
 func (s *Service) DeleteReplicationSet(ctx context.Context, in *model.DeleteReplicationSetInput) (*model.DeleteReplicationSetOutput, error) {
+	ctx, err := s.authorize(ctx, "DeleteReplicationSet", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "DeleteReplicationSet", nil, in, func(ctx context.Context) (*model.DeleteReplicationSetOutput, error) {
 		if err := s.deleteReplicationSet(ctx, *in.Arn, "delete"); err != nil {
 			return nil, err

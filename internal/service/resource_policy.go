@@ -44,6 +44,10 @@ func newPolicyID() string {
 // is not an acceptable resource policy of that plan, or a plan that has as
 // many policies as its quota allows.
 func (s *Service) PutResourcePolicy(ctx context.Context, in *model.PutResourcePolicyInput) (*model.PutResourcePolicyOutput, error) {
+	ctx, err := s.authorize(ctx, "PutResourcePolicy", *in.ResourceArn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "PutResourcePolicy", nil, in, func(ctx context.Context) (*model.PutResourcePolicyOutput, error) {
 		return s.putResourcePolicy(ctx, in)
 	})
@@ -59,6 +63,16 @@ func (s *Service) putResourcePolicy(ctx context.Context, in *model.PutResourcePo
 		}
 		if rp.Policy, err = parsePolicy(rp.Document, p); err != nil {
 			return err
+		}
+		// What is enforced is what package policy reads: its conditions
+		// too, so that an operator it does not know is refused now
+		// rather than deny later.
+		enforced, err := policy.Parse([]byte(rp.Document))
+		if err != nil {
+			return policyError("%v", err)
+		}
+		if ops := enforced.UnknownOperators(); len(ops) > 0 {
+			return policyError("the condition operators %s are not supported.", strings.Join(ops, ", "))
 		}
 		n, err := s.store.CountResourcePolicies(ctx, c.Account, p.Name)
 		if err != nil {
@@ -81,6 +95,10 @@ func (s *Service) putResourcePolicy(ctx context.Context, in *model.PutResourcePo
 // Errors: NotFoundError for a missing plan or another account's;
 // ValidationError for an ARN that is not a plan's or a bad nextToken.
 func (s *Service) GetResourcePolicies(ctx context.Context, in *model.GetResourcePoliciesInput) (*model.GetResourcePoliciesOutput, error) {
+	ctx, err := s.authorize(ctx, "GetResourcePolicies", *in.ResourceArn)
+	if err != nil {
+		return nil, err
+	}
 	p, err := s.responsePlan(ctx, *in.ResourceArn)
 	if err != nil {
 		return nil, err
@@ -109,6 +127,10 @@ func (s *Service) GetResourcePolicies(ctx context.Context, in *model.GetResource
 // type RESPONSE_PLAN) and for a policy id the plan does not have (resource
 // type RESOURCE_POLICY); ValidationError for an ARN that is not a plan's.
 func (s *Service) DeleteResourcePolicy(ctx context.Context, in *model.DeleteResourcePolicyInput) (*model.DeleteResourcePolicyOutput, error) {
+	ctx, err := s.authorize(ctx, "DeleteResourcePolicy", *in.ResourceArn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "DeleteResourcePolicy", nil, in, func(ctx context.Context) (*model.DeleteResourcePolicyOutput, error) {
 		return s.deleteResourcePolicy(ctx, in)
 	})

@@ -123,21 +123,29 @@ func TestResourcePolicyErrors(t *testing.T) {
 	plan := createPlan(t, c, "p")
 	id := putPolicy(t, c, plan, sharePolicy(plan))
 
-	// A plan that does not exist, in the caller's account or another's.
-	for _, missing := range []string{
-		"arn:aws:ssm-incidents::" + testserver.AccountA + ":response-plan/nope",
-		"arn:aws:ssm-incidents::" + testserver.AccountB + ":response-plan/p",
-	} {
-		t.Run("missing plan "+missing, func(t *testing.T) {
-			doc := sharePolicy(plan)
-			_, err := c.PutResourcePolicy(ctx, &ssmincidents.PutResourcePolicyInput{ResourceArn: &missing, Policy: &doc})
-			irWantNotFound(t, err, missing, types.ResourceTypeResponsePlan)
-			_, err = c.GetResourcePolicies(ctx, &ssmincidents.GetResourcePoliciesInput{ResourceArn: &missing})
-			irWantNotFound(t, err, missing, types.ResourceTypeResponsePlan)
-			_, err = c.DeleteResourcePolicy(ctx, &ssmincidents.DeleteResourcePolicyInput{ResourceArn: &missing, PolicyId: &id})
-			irWantNotFound(t, err, missing, types.ResourceTypeResponsePlan)
-		})
-	}
+	// A plan that does not exist in the caller's account.
+	missing := "arn:aws:ssm-incidents::" + testserver.AccountA + ":response-plan/nope"
+	t.Run("missing plan "+missing, func(t *testing.T) {
+		doc := sharePolicy(plan)
+		_, err := c.PutResourcePolicy(ctx, &ssmincidents.PutResourcePolicyInput{ResourceArn: &missing, Policy: &doc})
+		irWantNotFound(t, err, missing, types.ResourceTypeResponsePlan)
+		_, err = c.GetResourcePolicies(ctx, &ssmincidents.GetResourcePoliciesInput{ResourceArn: &missing})
+		irWantNotFound(t, err, missing, types.ResourceTypeResponsePlan)
+		_, err = c.DeleteResourcePolicy(ctx, &ssmincidents.DeleteResourcePolicyInput{ResourceArn: &missing, PolicyId: &id})
+		irWantNotFound(t, err, missing, types.ResourceTypeResponsePlan)
+	})
+	// A plan of another account (B has none): whether it exists or not,
+	// no resource policy lets A act on it.
+	foreign := "arn:aws:ssm-incidents::" + testserver.AccountB + ":response-plan/p"
+	t.Run("another account's plan "+foreign, func(t *testing.T) {
+		doc := sharePolicy(plan)
+		_, err := c.PutResourcePolicy(ctx, &ssmincidents.PutResourcePolicyInput{ResourceArn: &foreign, Policy: &doc})
+		wantCrossAccountDenied(t, err, testserver.AccountA, "PutResourcePolicy", foreign)
+		_, err = c.GetResourcePolicies(ctx, &ssmincidents.GetResourcePoliciesInput{ResourceArn: &foreign})
+		wantCrossAccountDenied(t, err, testserver.AccountA, "GetResourcePolicies", foreign)
+		_, err = c.DeleteResourcePolicy(ctx, &ssmincidents.DeleteResourcePolicyInput{ResourceArn: &foreign, PolicyId: &id})
+		wantCrossAccountDenied(t, err, testserver.AccountA, "DeleteResourcePolicy", foreign)
+	})
 
 	// ARNs that cannot name a response plan.
 	for _, bad := range []string{
@@ -421,14 +429,14 @@ func TestResourcePoliciesAreIsolated(t *testing.T) {
 	idA := putPolicy(t, a, planA, sharePolicy(planA))
 
 	// B can neither see, add to nor delete from A's plan, even the policy
-	// that names B.
+	// that names B: it shares none of these actions.
 	_, err := b.GetResourcePolicies(ctx, &ssmincidents.GetResourcePoliciesInput{ResourceArn: &planA})
-	irWantNotFound(t, err, planA, types.ResourceTypeResponsePlan)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "GetResourcePolicies", planA)
 	doc := sharePolicy(planA)
 	_, err = b.PutResourcePolicy(ctx, &ssmincidents.PutResourcePolicyInput{ResourceArn: &planA, Policy: &doc})
-	irWantNotFound(t, err, planA, types.ResourceTypeResponsePlan)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "PutResourcePolicy", planA)
 	_, err = b.DeleteResourcePolicy(ctx, &ssmincidents.DeleteResourcePolicyInput{ResourceArn: &planA, PolicyId: &idA})
-	irWantNotFound(t, err, planA, types.ResourceTypeResponsePlan)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "DeleteResourcePolicy", planA)
 	// B's plan of the same name has its own policies.
 	if got := getPolicies(t, b, planB); len(got) != 0 {
 		t.Fatalf("B's plan shows A's policies: %s", policiesString(got))

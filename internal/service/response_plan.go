@@ -20,6 +20,10 @@ func responsePlanNotFound(arn string) error {
 // Errors: ValidationError without an ACTIVE replication set; ConflictError
 // when the account has a plan of that name.
 func (s *Service) CreateResponsePlan(ctx context.Context, in *model.CreateResponsePlanInput) (*model.CreateResponsePlanOutput, error) {
+	ctx, err := s.authorizeAccess(ctx, &access{op: "CreateResponsePlan", resource: "*", requestTags: in.Tags, tagKeys: mapKeys(in.Tags), hasTagKeys: len(in.Tags) > 0})
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "CreateResponsePlan", in.ClientToken, in, func(ctx context.Context) (*model.CreateResponsePlanOutput, error) {
 		return s.createResponsePlan(ctx, in)
 	})
@@ -71,11 +75,11 @@ func (s *Service) responsePlan(ctx context.Context, arn string) (*domain.Respons
 	if err != nil {
 		return nil, err
 	}
-	c := caller(ctx)
-	if a.Account != c.Account {
+	account := owner(ctx)
+	if a.Account != account {
 		return nil, responsePlanNotFound(arn)
 	}
-	p, err := s.store.GetResponsePlan(ctx, c.Account, a.ID)
+	p, err := s.store.GetResponsePlan(ctx, account, a.ID)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, responsePlanNotFound(arn)
 	}
@@ -85,6 +89,10 @@ func (s *Service) responsePlan(ctx context.Context, arn string) (*domain.Respons
 // GetResponsePlan returns the plan arn names.
 // Errors: NotFoundError; ValidationError for an ARN that is not a plan's.
 func (s *Service) GetResponsePlan(ctx context.Context, in *model.GetResponsePlanInput) (*model.GetResponsePlanOutput, error) {
+	ctx, err := s.authorize(ctx, "GetResponsePlan", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	p, err := s.responsePlan(ctx, *in.Arn)
 	if err != nil {
 		return nil, err
@@ -112,6 +120,10 @@ func (s *Service) GetResponsePlan(ctx context.Context, in *model.GetResponsePlan
 // ListResponsePlans lists the account's plans by name.
 // Errors: ValidationError for a bad nextToken.
 func (s *Service) ListResponsePlans(ctx context.Context, in *model.ListResponsePlansInput) (*model.ListResponsePlansOutput, error) {
+	ctx, err := s.authorize(ctx, "ListResponsePlans", "*")
+	if err != nil {
+		return nil, err
+	}
 	c := caller(ctx)
 	l := listing{op: "ListResponsePlans", account: c.Account}
 	var after string
@@ -136,6 +148,10 @@ func (s *Service) ListResponsePlans(ctx context.Context, in *model.ListResponseP
 // them); a chatChannel of {"empty":{}} removes the chat channel.
 // Errors: NotFoundError; ValidationError for an ARN that is not a plan's.
 func (s *Service) UpdateResponsePlan(ctx context.Context, in *model.UpdateResponsePlanInput) (*model.UpdateResponsePlanOutput, error) {
+	ctx, err := s.authorize(ctx, "UpdateResponsePlan", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "UpdateResponsePlan", in.ClientToken, in, func(ctx context.Context) (*model.UpdateResponsePlanOutput, error) {
 		return s.updateResponsePlan(ctx, in)
 	})
@@ -210,6 +226,10 @@ func (s *Service) updateResponsePlan(ctx context.Context, in *model.UpdateRespon
 // DeleteResponsePlan deletes the plan; deleting a plan that does not exist
 // succeeds. Errors: ValidationError for an ARN that is not a plan's.
 func (s *Service) DeleteResponsePlan(ctx context.Context, in *model.DeleteResponsePlanInput) (*model.DeleteResponsePlanOutput, error) {
+	ctx, err := s.authorize(ctx, "DeleteResponsePlan", *in.Arn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "DeleteResponsePlan", nil, in, func(ctx context.Context) (*model.DeleteResponsePlanOutput, error) {
 		return s.deleteResponsePlan(ctx, in)
 	})

@@ -285,22 +285,22 @@ func TestAccountsAreIsolated(t *testing.T) {
 	rsA := setUp(t, a)
 	planA := createPlan(t, a, "shared-name")
 
-	// B sees none of A's resources.
+	// B may neither read nor change A's resources: no resource policy
+	// shares them.
 	_, err := b.GetReplicationSet(ctx, &ssmincidents.GetReplicationSetInput{Arn: &rsA})
-	wantAPIError[*types.ResourceNotFoundException](t, err, "ResourceNotFoundException")
+	wantCrossAccountDenied(t, err, testserver.AccountB, "GetReplicationSet", rsA)
 	_, err = b.GetResponsePlan(ctx, &ssmincidents.GetResponsePlanInput{Arn: &planA})
-	wantAPIError[*types.ResourceNotFoundException](t, err, "ResourceNotFoundException")
+	wantCrossAccountDenied(t, err, testserver.AccountB, "GetResponsePlan", planA)
 	_, err = b.ListTagsForResource(ctx, &ssmincidents.ListTagsForResourceInput{ResourceArn: &planA})
-	wantAPIError[*types.ResourceNotFoundException](t, err, "ResourceNotFoundException")
+	wantCrossAccountDenied(t, err, testserver.AccountB, "ListTagsForResource", planA)
 	_, err = b.TagResource(ctx, &ssmincidents.TagResourceInput{ResourceArn: &planA, Tags: map[string]string{"k": "v"}})
-	wantAPIError[*types.ResourceNotFoundException](t, err, "ResourceNotFoundException")
+	wantCrossAccountDenied(t, err, testserver.AccountB, "TagResource", planA)
 	_, err = b.UpdateResponsePlan(ctx, &ssmincidents.UpdateResponsePlanInput{Arn: &planA, DisplayName: aws.String("hijack")})
-	wantAPIError[*types.ResourceNotFoundException](t, err, "ResourceNotFoundException")
+	wantCrossAccountDenied(t, err, testserver.AccountB, "UpdateResponsePlan", planA)
 	_, err = b.DeleteReplicationSet(ctx, &ssmincidents.DeleteReplicationSetInput{Arn: &rsA})
-	wantAPIError[*types.ResourceNotFoundException](t, err, "ResourceNotFoundException")
-	if _, err := b.DeleteResponsePlan(ctx, &ssmincidents.DeleteResponsePlanInput{Arn: &planA}); err != nil {
-		t.Fatal(err)
-	}
+	wantCrossAccountDenied(t, err, testserver.AccountB, "DeleteReplicationSet", rsA)
+	_, err = b.DeleteResponsePlan(ctx, &ssmincidents.DeleteResponsePlanInput{Arn: &planA})
+	wantCrossAccountDenied(t, err, testserver.AccountB, "DeleteResponsePlan", planA)
 	lb, _ := b.ListReplicationSets(ctx, &ssmincidents.ListReplicationSetsInput{})
 	pb, _ := b.ListResponsePlans(ctx, &ssmincidents.ListResponsePlansInput{})
 	if len(lb.ReplicationSetArns) != 0 || len(pb.ResponsePlanSummaries) != 0 {

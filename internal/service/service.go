@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
@@ -38,6 +39,13 @@ type Config struct {
 	// successful call of an operation that changes state is announced on
 	// (see announceCall); empty announces none.
 	EventBus string
+	// Identities, when set, gives the identity-based policies of callers
+	// that are not an account's root; without it they have none.
+	Identities Identities
+	// Decided, when set, is told of every authorization decision (the
+	// audit); it is called on the request's goroutine and must return
+	// quickly.
+	Decided func(ctx context.Context, d Decision)
 	// Queued, when set, is called after a call that queued deliveries has
 	// committed, so that a dispatcher need not wait for its next poll.
 	Queued func()
@@ -49,6 +57,9 @@ type Service struct {
 	cfg    Config
 	now    func() time.Time
 	tokens *pageTokens
+	// parsedPolicies keeps the resource policies consulted across
+	// accounts parsed.
+	parsedPolicies policyCache
 }
 
 // New returns a Service on store. now may be nil (time.Now).
@@ -82,18 +93,34 @@ type ARN struct {
 	ID        string // what follows "Type/"
 }
 
-// incidentd issues ARNs in the aws partition only; an ARN of another
-// partition names nothing it holds.
-var arnRE = regexp.MustCompile(`^arn:(aws):ssm-incidents::([0-9]{12}):(replication-set|response-plan|incident-record)/(.+)$`)
+// arnPrefix starts every ARN incidentd issues: it issues ARNs in the aws
+// partition only, and an ARN of another partition names nothing it holds.
+const arnPrefix = "arn:aws:ssm-incidents::"
 
-// ParseARN splits an Incident Manager ARN of the aws partition; ok is false
-// for anything else.
+// ParseARN splits an Incident Manager ARN of the aws partition,
+// arn:aws:ssm-incidents::ACCOUNT:TYPE/ID (ACCOUNT 12 digits, TYPE
+// replication-set, response-plan or incident-record, ID one or more
+// characters but a line break); ok is false for anything else. Every request
+// parses one: it takes no regular expression.
 func ParseARN(s string) (ARN, bool) {
-	m := arnRE.FindStringSubmatch(s)
-	if m == nil {
+	rest, ok := strings.CutPrefix(s, arnPrefix)
+	if !ok || len(rest) < 14 || rest[12] != ':' {
 		return ARN{}, false
 	}
-	return ARN{Partition: m[1], Account: m[2], Type: m[3], ID: m[4]}, true
+	for i := range 12 {
+		if rest[i] < '0' || rest[i] > '9' {
+			return ARN{}, false
+		}
+	}
+	typ, id, ok := strings.Cut(rest[13:], "/")
+	if !ok || id == "" || strings.ContainsRune(id, '\n') {
+		return ARN{}, false
+	}
+	switch typ {
+	case "replication-set", "response-plan", "incident-record":
+		return ARN{Partition: "aws", Account: rest[:12], Type: typ, ID: id}, true
+	}
+	return ARN{}, false
 }
 
 func makeARN(account, typ, id string) string {

@@ -42,6 +42,10 @@ func tagTargetNotFound(r domain.ResourceRef) error {
 // TagResource adds tags to a resource, replacing the values of keys it has.
 // Errors: NotFoundError; QuotaExceededError beyond 50 tags.
 func (s *Service) TagResource(ctx context.Context, in *model.TagResourceRequest) (*model.TagResourceResponse, error) {
+	ctx, err := s.authorizeAccess(ctx, &access{op: "TagResource", resource: *in.ResourceArn, requestTags: in.Tags, tagKeys: mapKeys(in.Tags), hasTagKeys: true})
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "TagResource", nil, in, func(ctx context.Context) (*model.TagResourceResponse, error) {
 		return s.tagResource(ctx, in)
 	})
@@ -78,6 +82,10 @@ func (s *Service) tagResource(ctx context.Context, in *model.TagResourceRequest)
 // UntagResource removes tag keys from a resource; absent keys are ignored.
 // Errors: NotFoundError.
 func (s *Service) UntagResource(ctx context.Context, in *model.UntagResourceRequest) (*model.UntagResourceResponse, error) {
+	ctx, err := s.authorizeAccess(ctx, &access{op: "UntagResource", resource: *in.ResourceArn, tagKeys: in.TagKeys, hasTagKeys: true})
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "UntagResource", nil, in, func(ctx context.Context) (*model.UntagResourceResponse, error) {
 		return s.untagResource(ctx, in)
 	})
@@ -106,6 +114,10 @@ func (s *Service) untagResource(ctx context.Context, in *model.UntagResourceRequ
 // ListTagsForResource returns a resource's tags.
 // Errors: NotFoundError.
 func (s *Service) ListTagsForResource(ctx context.Context, in *model.ListTagsForResourceRequest) (*model.ListTagsForResourceResponse, error) {
+	ctx, err := s.authorize(ctx, "ListTagsForResource", *in.ResourceArn)
+	if err != nil {
+		return nil, err
+	}
 	r, err := taggable(ctx, *in.ResourceArn)
 	if err != nil {
 		return nil, err

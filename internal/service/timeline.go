@@ -102,6 +102,10 @@ func referencesOut(refs []domain.EventReference) []model.EventReference {
 // GetTimelineEvent returns one event of an incident's timeline.
 // Errors: NotFoundError for a missing incident or event.
 func (s *Service) GetTimelineEvent(ctx context.Context, in *model.GetTimelineEventInput) (*model.GetTimelineEventOutput, error) {
+	ctx, err := s.authorize(ctx, "GetTimelineEvent", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 	if err != nil {
 		return nil, err
@@ -162,6 +166,10 @@ func timelineFilter(in *model.ListTimelineEventsInput) (domain.TimelineFilter, e
 // Errors: NotFoundError for a missing incident; ValidationError for a bad
 // filter or nextToken.
 func (s *Service) ListTimelineEvents(ctx context.Context, in *model.ListTimelineEventsInput) (*model.ListTimelineEventsOutput, error) {
+	ctx, err := s.authorize(ctx, "ListTimelineEvents", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 	if err != nil {
 		return nil, err
@@ -245,6 +253,10 @@ func (s *Service) referencesIn(ctx context.Context, r *domain.IncidentRecord, re
 // event type or a reference to a related item the incident does not have;
 // ConflictError for a clientToken reused with other parameters.
 func (s *Service) CreateTimelineEvent(ctx context.Context, in *model.CreateTimelineEventInput) (*model.CreateTimelineEventOutput, error) {
+	ctx, err := s.authorize(ctx, "CreateTimelineEvent", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "CreateTimelineEvent", in.ClientToken, in, func(ctx context.Context) (*model.CreateTimelineEventOutput, error) {
 		r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 		if err != nil {
@@ -299,6 +311,10 @@ func automaticEventError(e *domain.TimelineEvent) error {
 // the incident does not have; ConflictError for a clientToken reused with
 // other parameters.
 func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimelineEventInput) (*model.UpdateTimelineEventOutput, error) {
+	ctx, err := s.authorize(ctx, "UpdateTimelineEvent", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "UpdateTimelineEvent", in.ClientToken, in, func(ctx context.Context) (*model.UpdateTimelineEventOutput, error) {
 		r, err := s.incidentRecord(ctx, *in.IncidentRecordArn)
 		if err != nil {
@@ -350,6 +366,10 @@ func (s *Service) UpdateTimelineEvent(ctx context.Context, in *model.UpdateTimel
 // that does not exist succeeds.
 // Errors: ValidationError for an automatic event.
 func (s *Service) DeleteTimelineEvent(ctx context.Context, in *model.DeleteTimelineEventInput) (*model.DeleteTimelineEventOutput, error) {
+	ctx, err := s.authorize(ctx, "DeleteTimelineEvent", *in.IncidentRecordArn)
+	if err != nil {
+		return nil, err
+	}
 	return mutate(s, ctx, "DeleteTimelineEvent", nil, in, func(ctx context.Context) (*model.DeleteTimelineEventOutput, error) {
 		return s.deleteTimelineEvent(ctx, in)
 	})
@@ -360,7 +380,7 @@ func (s *Service) deleteTimelineEvent(ctx context.Context, in *model.DeleteTimel
 		return &model.DeleteTimelineEventOutput{}, nil
 	}
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
-		e, err := s.customEvent(ctx, caller(ctx).Account, *in.IncidentRecordArn, *in.EventId)
+		e, err := s.customEvent(ctx, owner(ctx), *in.IncidentRecordArn, *in.EventId)
 		var nf *domain.NotFoundError
 		if errors.As(err, &nf) {
 			return nil

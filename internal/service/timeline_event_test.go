@@ -134,10 +134,10 @@ func TestCreateTimelineEventRefusals(t *testing.T) {
 	_, err := c.CreateTimelineEvent(ctx, &in)
 	irWantNotFound(t, err, missing, types.ResourceTypeIncidentRecord)
 
-	// Another account's client does not see A's incident.
+	// Another account may not write to A's incident.
 	in = valid()
 	_, err = srv.B().CreateTimelineEvent(ctx, &in)
-	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
+	wantCrossAccountDenied(t, err, testserver.AccountB, "CreateTimelineEvent", arn)
 
 	for _, eventType := range []string{tlStart, tlUpdate, "custom event", "Notes", ""} {
 		in = valid()
@@ -243,17 +243,16 @@ func TestDeleteTimelineEvent(t *testing.T) {
 	id := teCreate(t, c, ssmincidents.CreateTimelineEventInput{
 		IncidentRecordArn: &arn, EventTime: aws.Time(time.Now()), EventType: aws.String("Custom Event"), EventData: aws.String("gone soon"),
 	})
-	// Another account cannot delete it: for B, A's incident does not exist.
-	if _, err := srv.B().DeleteTimelineEvent(ctx, &ssmincidents.DeleteTimelineEventInput{IncidentRecordArn: &arn, EventId: &id}); err != nil {
-		t.Fatalf("DeleteTimelineEvent from B: %v", err)
-	}
+	// Another account may not delete it.
+	_, err := srv.B().DeleteTimelineEvent(ctx, &ssmincidents.DeleteTimelineEventInput{IncidentRecordArn: &arn, EventId: &id})
+	wantCrossAccountDenied(t, err, testserver.AccountB, "DeleteTimelineEvent", arn)
 	tlGet(t, c, arn, id)
 
 	res := srv.Do("POST", "/deleteTimelineEvent", []byte(`{"incidentRecordArn":"`+arn+`","eventId":"`+id+`"}`))
 	if res.Status != 204 || len(res.Body) != 0 {
 		t.Fatalf("DeleteTimelineEvent answered %d %q, want 204 and no body", res.Status, res.Body)
 	}
-	_, err := c.GetTimelineEvent(ctx, &ssmincidents.GetTimelineEventInput{IncidentRecordArn: &arn, EventId: &id})
+	_, err = c.GetTimelineEvent(ctx, &ssmincidents.GetTimelineEventInput{IncidentRecordArn: &arn, EventId: &id})
 	irWantNotFound(t, err, id, types.ResourceTypeTimelineEvent)
 	// Deleting again, or on an incident that does not exist, succeeds.
 	if _, err := c.DeleteTimelineEvent(ctx, &ssmincidents.DeleteTimelineEventInput{IncidentRecordArn: &arn, EventId: &id}); err != nil {

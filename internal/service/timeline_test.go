@@ -535,15 +535,13 @@ func TestTimelineRefusals(t *testing.T) {
 	ownID := aws.ToString(events[0].EventId)
 	_, err = a.GetTimelineEvent(ctx, &ssmincidents.GetTimelineEventInput{IncidentRecordArn: &unknown, EventId: &ownID})
 	irWantNotFound(t, err, unknown, types.ResourceTypeIncidentRecord)
+	_, err = a.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &unknown})
+	tlWantCode(t, err, "ResourceNotFoundException", 404)
+	// Another account's incident, which no resource policy shares.
 	_, err = b.GetTimelineEvent(ctx, &ssmincidents.GetTimelineEventInput{IncidentRecordArn: &arn, EventId: &ownID})
-	irWantNotFound(t, err, arn, types.ResourceTypeIncidentRecord)
-	for _, tc := range []struct {
-		client *ssmincidents.Client
-		arn    string
-	}{{a, unknown}, {b, arn}} {
-		_, err = tc.client.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &tc.arn})
-		tlWantCode(t, err, "ResourceNotFoundException", 404)
-	}
+	wantCrossAccountDenied(t, err, testserver.AccountB, "GetTimelineEvent", arn)
+	_, err = b.ListTimelineEvents(ctx, &ssmincidents.ListTimelineEventsInput{IncidentRecordArn: &arn})
+	wantCrossAccountDenied(t, err, testserver.AccountB, "ListTimelineEvents", arn)
 	resp := srv.Do("POST", "/listTimelineEvents", []byte(`{"incidentRecordArn":"`+unknown+`"}`))
 	if resp.Status != 404 || resp.ErrorType != "ResourceNotFoundException" ||
 		!strings.Contains(string(resp.Body), `"resourceIdentifier":"`+unknown+`"`) || !strings.Contains(string(resp.Body), `"resourceType":"INCIDENT_RECORD"`) {

@@ -59,8 +59,8 @@ func TestVerifyPresignedKnownAnswer(t *testing.T) {
 	now := signedAt
 	v := &Verifier{
 		Service: "iam",
-		Lookup: func(id string) (string, bool) {
-			return "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", id == "AKIDEXAMPLE"
+		Lookup: func(_ context.Context, id string) (string, bool, error) {
+			return "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", id == "AKIDEXAMPLE", nil
 		},
 		Now: func() time.Time { return now },
 	}

@@ -16,6 +16,7 @@
 package sigv4
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,15 +61,17 @@ const (
 )
 
 // Verifier checks requests signed for Service. Lookup returns the secret
-// access key for an access key id, and false when the id is unknown.
+// access key for an access key id, and false when the id is unknown (or
+// the key inactive); its error, when the keys cannot be read, is returned
+// as it is. It is called with the request's context.
 //
 // A Verifier is safe for concurrent use. It must not be copied after first
 // use: it holds a cache of derived signing keys.
 type Verifier struct {
-	Service string                                            // e.g. "ssm-incidents"
-	Lookup  func(accessKeyID string) (secret string, ok bool) // nil rejects every key
-	Now     func() time.Time                                  // nil means time.Now
-	MaxSkew time.Duration                                     // 0 or less means 15 minutes
+	Service string                                                                            // e.g. "ssm-incidents"
+	Lookup  func(ctx context.Context, accessKeyID string) (secret string, ok bool, err error) // nil rejects every key
+	Now     func() time.Time                                                                  // nil means time.Now
+	MaxSkew time.Duration                                                                     // 0 or less means 15 minutes
 
 	keys keyCache
 }
@@ -124,7 +127,7 @@ func (v *Verifier) CheckHeaders(r *http.Request) (Headers, error) {
 		if header != "" {
 			return Headers{}, &Error{CodeInvalidSignature, msgBothAuth}
 		}
-		return v.checkQuery(&q)
+		return v.checkQuery(r.Context(), &q)
 	}
 	if header == "" {
 		return Headers{}, &Error{CodeMissingAuthenticationToken, msgMissingToken}
@@ -169,12 +172,12 @@ func (v *Verifier) CheckHeaders(r *http.Request) (Headers, error) {
 		amzDate = reqTime.Format(amzDateLayout)
 	}
 
-	return v.checkSigner(a, amzDate, reqTime, 0)
+	return v.checkSigner(r.Context(), a, amzDate, reqTime, 0)
 }
 
 // checkQuery runs the checks of CheckHeaders on a request authenticated by
 // its query string, whose parameters are q.
-func (v *Verifier) checkQuery(q *queryAuth) (Headers, error) {
+func (v *Verifier) checkQuery(ctx context.Context, q *queryAuth) (Headers, error) {
 	a, e := q.auth()
 	if e != nil {
 		return Headers{}, e
@@ -192,7 +195,7 @@ func (v *Verifier) checkQuery(q *queryAuth) (Headers, error) {
 	if e != nil {
 		return Headers{}, e
 	}
-	h, err := v.checkSigner(a, amzDate, reqTime, expires)
+	h, err := v.checkSigner(ctx, a, amzDate, reqTime, expires)
 	if err != nil {
 		return Headers{}, err
 	}
@@ -205,7 +208,7 @@ func (v *Verifier) checkQuery(q *queryAuth) (Headers, error) {
 // request is dated amzDate (reqTime): the credential scope first, then the
 // access key, then the time, whose bound on the past is expires seconds
 // (0 for none: MaxSkew).
-func (v *Verifier) checkSigner(a auth, amzDate string, reqTime time.Time, expires int64) (Headers, error) {
+func (v *Verifier) checkSigner(ctx context.Context, a auth, amzDate string, reqTime time.Time, expires int64) (Headers, error) {
 	if msg := scopeErrors(a, v.Service, amzDate); msg != "" {
 		return Headers{}, &Error{CodeInvalidSignature, msg}
 	}
@@ -215,7 +218,10 @@ func (v *Verifier) checkSigner(a auth, amzDate string, reqTime time.Time, expire
 		ok     bool
 	)
 	if v.Lookup != nil {
-		secret, ok = v.Lookup(a.accessKeyID)
+		var err error
+		if secret, ok, err = v.Lookup(ctx, a.accessKeyID); err != nil {
+			return Headers{}, err
+		}
 	}
 	if !ok {
 		return Headers{}, &Error{CodeUnrecognizedClient, msgUnrecognized}

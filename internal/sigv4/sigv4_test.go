@@ -35,14 +35,14 @@ var testNow = time.Date(2025, 11, 20, 20, 23, 46, 0, time.UTC)
 func testVerifier() *Verifier {
 	return &Verifier{
 		Service: testService,
-		Lookup: func(id string) (string, bool) {
+		Lookup: func(_ context.Context, id string) (string, bool, error) {
 			switch id {
 			case testKeyID:
-				return testSecret, true
+				return testSecret, true, nil
 			case otherKeyID:
-				return otherSecret, true
+				return otherSecret, true, nil
 			}
-			return "", false
+			return "", false, nil
 		},
 		Now: func() time.Time { return testNow },
 	}
@@ -674,8 +674,8 @@ func TestVerifyDateHeader(t *testing.T) {
 func TestVerifyKnownAnswer(t *testing.T) {
 	v := &Verifier{
 		Service: "iam",
-		Lookup: func(id string) (string, bool) {
-			return "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", id == "AKIDEXAMPLE"
+		Lookup: func(_ context.Context, id string) (string, bool, error) {
+			return "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", id == "AKIDEXAMPLE", nil
 		},
 		Now: func() time.Time { return time.Date(2015, 8, 30, 12, 36, 0, 0, time.UTC) },
 	}

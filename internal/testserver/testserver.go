@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/incidentd/incidentd/internal/app"
+	"github.com/incidentd/incidentd/internal/domain"
 )
 
 // Accounts and keys every test server knows.
@@ -147,6 +149,37 @@ func (s *Server) A(opts ...func(*ssmincidents.Options)) *ssmincidents.Client {
 // B is a client of account B.
 func (s *Server) B(opts ...func(*ssmincidents.Options)) *ssmincidents.Client {
 	return s.Client(KeyB, SecretB, opts...)
+}
+
+// User creates the user name of account, with the identity-based policies
+// docs attached (named policy-1, policy-2, …), and returns a new access key
+// of it.
+func (s *Server) User(account, name string, docs ...string) (key, secret string) {
+	s.t.Helper()
+	d := s.Main.Directory
+	ctx := context.Background()
+	if err := d.EnsureAccount(ctx, account); err != nil {
+		s.t.Fatal(err)
+	}
+	if _, err := d.CreateUser(ctx, account, name); err != nil {
+		s.t.Fatalf("create user %s: %v", name, err)
+	}
+	for i, doc := range docs {
+		if err := d.PutPolicy(ctx, account, domain.HolderUser, name, fmt.Sprintf("policy-%d", i+1), doc); err != nil {
+			s.t.Fatalf("put a policy of %s: %v", name, err)
+		}
+	}
+	k, err := d.CreateKey(ctx, account, name)
+	if err != nil {
+		s.t.Fatalf("create a key of %s: %v", name, err)
+	}
+	return k.ID, k.SecretAccessKey
+}
+
+// UserClient is User's key in a client.
+func (s *Server) UserClient(account, name string, docs ...string) *ssmincidents.Client {
+	s.t.Helper()
+	return s.Client(s.User(account, name, docs...))
 }
 
 // Response is a raw HTTP answer.
