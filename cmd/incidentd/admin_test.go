@@ -196,6 +196,32 @@ func testAdminCommands(t *testing.T, target adminTarget, first, second *proc) {
 		return err == nil, apiCode(err)
 	})
 
+	// Sharing across accounts through a resource policy put on one node
+	// works on the other, and ends there at once when the policy goes.
+	share := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "` + accountOther + `"},
+		"Action": ["ssm-incidents:StartIncident", "ssm-incidents:GetIncidentRecord", "ssm-incidents:UpdateIncidentRecord"],
+		"Resource": ["` + aws.ToString(plan.Arn) + `", "arn:aws:ssm-incidents::` + testAccount + `:incident-record/checkout/*"]}]}`
+	put, err := root.PutResourcePolicy(ctx, &ssmincidents.PutResourcePolicyInput{ResourceArn: plan.Arn, Policy: &share})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := other.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plan.Arn, Title: aws.String("seen from the other account")})
+	if err != nil {
+		t.Fatalf("StartIncident from a shared plan: %v", err)
+	}
+	if _, err := other.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: shared.IncidentRecordArn, Status: types.IncidentRecordStatusResolved}); err != nil {
+		t.Fatalf("resolve a shared incident: %v", err)
+	}
+	if got, err := root.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: shared.IncidentRecordArn}); err != nil || got.IncidentRecord.Status != types.IncidentRecordStatusResolved {
+		t.Fatalf("the owner reads the shared incident: %v", err)
+	}
+	if _, err := root.DeleteResourcePolicy(ctx, &ssmincidents.DeleteResourcePolicyInput{ResourceArn: plan.Arn, PolicyId: put.PolicyId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: shared.IncidentRecordArn}); !strings.Contains(apiCode(err), "because no resource-based policy allows") {
+		t.Errorf("the other account once the policy is deleted: %s", apiCode(err))
+	}
+
 	// The secrets are nowhere in the database.
 	checkNoSecretStored(t, target, key.SecretAccessKey, rootKey.SecretAccessKey)
 
@@ -232,13 +258,13 @@ func testAdminCommands(t *testing.T, target adminTarget, first, second *proc) {
 	}
 
 	// The admin API: the operator's root may, a user may not.
-	resp := signedPost(t, first, "/x/admin/users/create", `{"accountId": "`+accountOther+`", "name": "carol"}`, testKey, testSecret)
+	resp := signedPost(t, first.endpoint, "/x/admin/users/create", `{"accountId": "`+accountOther+`", "name": "carol"}`, testKey, testSecret)
 	if resp.Status != 200 || !strings.Contains(string(resp.Body), `"UserName":"carol"`) {
 		t.Errorf("admin API users create as the operator's root: %d %s", resp.Status, resp.Body)
 	}
 	target.admin(t, "keys", "activate", "--account-id", testAccount, "--access-key-id", key.AccessKeyId)
 	eventually(t, "an activated key works again", func() (bool, string) {
-		resp = signedPost(t, first, "/x/admin/users/create", `{"accountId": "`+testAccount+`", "name": "mallory"}`, key.AccessKeyId, key.SecretAccessKey)
+		resp = signedPost(t, first.endpoint, "/x/admin/users/create", `{"accountId": "`+testAccount+`", "name": "mallory"}`, key.AccessKeyId, key.SecretAccessKey)
 		return resp.Status == 403 && resp.ErrorType == "AccessDeniedException", resp.ErrorType + " " + string(resp.Body)
 	})
 	if out := target.admin(t, "users", "list", "--account-id", testAccount); strings.Contains(out, "mallory") {
@@ -246,11 +272,12 @@ func testAdminCommands(t *testing.T, target adminTarget, first, second *proc) {
 	}
 }
 
-// signedPost sends a POST of body to path on p, signed with the official
-// SigV4 signer, and returns the status, the error type and the body.
-func signedPost(t *testing.T, p *proc, path, body, key, secret string) testserver.Response {
+// signedPost sends a POST of body to path on the server at endpoint,
+// signed with the official SigV4 signer, and returns the status, the error
+// type and the body.
+func signedPost(t *testing.T, endpoint, path, body, key, secret string) testserver.Response {
 	t.Helper()
-	req, err := http.NewRequest("POST", p.endpoint+path, strings.NewReader(body))
+	req, err := http.NewRequest("POST", endpoint+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"reflect"
 	"slices"
@@ -16,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
 	"github.com/incidentd/incidentd/internal/testserver"
@@ -25,25 +21,8 @@ import (
 // recordFinding posts a change to POST /x/findings, as the README says.
 func recordFinding(t *testing.T, endpoint string, body string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, endpoint+"/x/findings", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret},
-		req, hex.EncodeToString(sum[:]), "ssm-incidents", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("POST /x/findings: %d %s", resp.StatusCode, b.String())
+	if resp := signedPost(t, endpoint, "/x/findings", body, testKey, testSecret); resp.Status != 200 {
+		t.Fatalf("POST /x/findings: %d %s", resp.Status, resp.Body)
 	}
 }
 

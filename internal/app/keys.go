@@ -2,18 +2,17 @@ package app
 
 import (
 	"bufio"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
+	"github.com/incidentd/incidentd/internal/iam"
 	"github.com/incidentd/incidentd/internal/restjson"
 )
 
@@ -145,9 +144,9 @@ func generatedCredentials(cfg Config, addr string) (c storedCredentials, source,
 		return c, "", "", err
 	}
 	c = storedCredentials{
-		AccessKeyID:     "AKID" + randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
-		SecretAccessKey: randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40),
-		AccountID:       randomString("0123456789", 12),
+		AccessKeyID:     "AKID" + iam.RandomString("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
+		SecretAccessKey: iam.RandomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 40),
+		AccountID:       iam.RandomString("0123456789", 12),
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return c, "", "", err
@@ -162,15 +161,6 @@ Use them with any AWS client:
   aws --endpoint-url http://%s ssm-incidents list-replication-sets
 `, c.AccountID, path, c.AccessKeyID, c.SecretAccessKey, addr)
 	return c, "generated, kept in " + path, generated, nil
-}
-
-func randomString(alphabet string, n int) string {
-	var b strings.Builder
-	for range n {
-		i, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		b.WriteByte(alphabet[i.Int64()])
-	}
-	return b.String()
 }
 
 // readCredentialsFile adds the keys of a file with one key per line:

@@ -298,7 +298,9 @@ const (
 	secretAlphabet    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 )
 
-func randomString(alphabet string, n int) string {
+// RandomString is n bytes of alphabet drawn at random, from the system's
+// source of randomness.
+func RandomString(alphabet string, n int) string {
 	var b strings.Builder
 	for range n {
 		i, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
@@ -321,7 +323,7 @@ func (d *Directory) CreateKey(ctx context.Context, account, user string) (*Key, 
 	if d.secrets == nil {
 		return nil, errors.New("no secrets key: access keys cannot be created")
 	}
-	k := &Key{ID: "AKIA" + randomString(accessKeyAlphabet, 16), SecretAccessKey: randomString(secretAlphabet, 40),
+	k := &Key{ID: "AKIA" + RandomString(accessKeyAlphabet, 16), SecretAccessKey: RandomString(secretAlphabet, 40),
 		Account: account, User: user, Principal: RootPrincipal(account)}
 	if user != "" {
 		k.Principal = UserPrincipal(account, user)

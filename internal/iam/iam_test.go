@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,23 +16,15 @@ import (
 
 var ctx = context.Background()
 
-// clock is a settable time shared by the directories of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is a time shared by the directories of a test, that moves only
+// when told to.
+type clock struct{ elapsed atomic.Int64 }
 
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
+var epoch = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func (c *clock) now() time.Time { return epoch.Add(time.Duration(c.elapsed.Load())) }
+
+func (c *clock) advance(d time.Duration) { c.elapsed.Add(int64(d)) }
 
 // nodes returns two directories on one store, as two nodes of one
 // database are, with one secrets key.
@@ -47,7 +39,7 @@ func nodes(t *testing.T) (a, b *iam.Directory, store domain.Store, clk *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk = &clock{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	clk = &clock{}
 	a = iam.New(store, sk, nil, clk.now)
 	b = iam.New(store, sk, nil, clk.now)
 	if _, err := a.CreateAccount(ctx, "111122223333", ""); err != nil {

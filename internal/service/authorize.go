@@ -397,16 +397,7 @@ func tagValue(tags map[string]string, name string) []string {
 // resourceTags returns the tags of an existing resource, none for one
 // that does not exist (the operation answers for it).
 func (s *Service) resourceTags(ctx context.Context, a ARN, arn string) (map[string]string, error) {
-	r := domain.ResourceRef{Account: a.Account, ARN: arn, Key: arn}
-	switch a.Type {
-	case "replication-set":
-		r.Type = domain.ResourceReplicationSet
-	case "response-plan":
-		r.Type, r.Key = domain.ResourceResponsePlan, a.ID
-	case "incident-record":
-		r.Type = domain.ResourceIncidentRecord
-	}
-	tags, err := s.store.Tags(ctx, r)
+	tags, err := s.store.Tags(ctx, resourceRef(a, arn))
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, nil
 	}

@@ -3,6 +3,8 @@ package service_test
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -533,5 +535,76 @@ print(arn.split(":")[4], r["status"], r["incidentRecordSource"]["createdBy"])
 		testserver.AccountA + " RESOLVED arn:aws:iam::" + testserver.AccountB + ":root"
 	if got := strings.TrimSpace(string(out)); got != want {
 		t.Fatalf("boto3 printed\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestSharingWithAnOrganization: a resource policy naming everyone on
+// condition of aws:PrincipalOrgID, as AWS's user guide shares a plan with
+// an organisation, lets the accounts of that organisation in and no other.
+func TestSharingWithAnOrganization(t *testing.T) {
+	s := start(t)
+	a := s.A()
+	setUp(t, a)
+	plan := createPlan(t, a, "org-wide")
+	const org, accountC = "o-a1b2c3d4e5", "777788889999"
+	d := s.Main.Directory
+	if err := d.SetOrganization(ctx, testserver.AccountB, org); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateAccount(ctx, accountC, "o-zzzzzzzzzz"); err != nil {
+		t.Fatal(err)
+	}
+	keyC, err := d.CreateKey(ctx, accountC, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	putPolicy(t, a, plan, `{"Version": "2012-10-17", "Statement": [{"Sid": "Org", "Effect": "Allow", "Principal": "*",
+		"Action": ["ssm-incidents:StartIncident", "ssm-incidents:GetIncidentRecord"],
+		"Resource": ["`+plan+`", "arn:aws:ssm-incidents::`+testserver.AccountA+`:incident-record/org-wide/*"],
+		"Condition": {"StringEquals": {"aws:PrincipalOrgID": "`+org+`"}}}]}`)
+	started, err := s.B().StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &plan})
+	if err != nil {
+		t.Fatalf("an account of the organisation: %v", err)
+	}
+	c := s.Client(keyC.ID, keyC.SecretAccessKey)
+	_, err = c.GetIncidentRecord(ctx, &ssmincidents.GetIncidentRecordInput{Arn: started.IncidentRecordArn})
+	want := "User: arn:aws:iam::" + accountC + ":root is not authorized to perform: ssm-incidents:GetIncidentRecord on resource: " +
+		aws.ToString(started.IncidentRecordArn) + " because no resource-based policy allows the ssm-incidents:GetIncidentRecord action"
+	if msg := accessDenied(t, "GetIncidentRecord", err); msg != want {
+		t.Errorf("an account of another organisation:\n got %s\nwant %s", msg, want)
+	}
+}
+
+// TestDecisionsAreCounted: the metric of decisions counts allows and
+// denials by action and reason.
+func TestDecisionsAreCounted(t *testing.T) {
+	s := testserver.Start(t, testserver.WithMetrics)
+	setUp(t, s.A())
+	viewer := s.UserClient(testserver.AccountA, "viewer", `{"Version": "2012-10-17", "Statement": {"Sid": "Plans", "Effect": "Allow", "Action": "ssm-incidents:ListResponsePlans", "Resource": "*"}}`)
+	for range 2 {
+		if _, err := viewer.ListResponsePlans(ctx, &ssmincidents.ListResponsePlansInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := viewer.ListIncidentRecords(ctx, &ssmincidents.ListIncidentRecordsInput{}); !isAccessDenied(err) {
+		t.Fatalf("want AccessDeniedException, got %v", err)
+	}
+	resp, err := http.Get(s.Metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`incidentd_authorization_decisions_total{action="ssm-incidents:ListResponsePlans",decision="allow",reason="identity-policy"} 2`,
+		`incidentd_authorization_decisions_total{action="ssm-incidents:ListIncidentRecords",decision="deny",reason="implicit-deny"} 1`,
+		`incidentd_authorization_decisions_total{action="ssm-incidents:CreateReplicationSet",decision="allow",reason="root"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the metrics lack %s", want)
+		}
+	}
+	if log := s.Log.String(); !strings.Contains(log, `action=ssm-incidents:ListResponsePlans resource=* decision=allow reason=identity-policy statement="user/viewer/policy-1 Plans"`) {
+		t.Errorf("no audit line names the deciding statement:\n%s", log)
 	}
 }

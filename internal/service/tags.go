@@ -20,7 +20,16 @@ func taggable(ctx context.Context, arn string) (domain.ResourceRef, error) {
 	if !ok {
 		return domain.ResourceRef{}, domain.Invalid("%s is not the ARN of a replication set, response plan or incident record", arn)
 	}
-	r := domain.ResourceRef{Account: caller(ctx).Account, ARN: arn, Key: arn}
+	r := resourceRef(a, arn)
+	if a.Account != caller(ctx).Account {
+		return r, tagTargetNotFound(r)
+	}
+	return r, nil
+}
+
+// resourceRef names the taggable resource of a, whose ARN is arn.
+func resourceRef(a ARN, arn string) domain.ResourceRef {
+	r := domain.ResourceRef{Account: a.Account, ARN: arn, Key: arn}
 	switch a.Type {
 	case "replication-set":
 		r.Type = domain.ResourceReplicationSet
@@ -29,10 +38,7 @@ func taggable(ctx context.Context, arn string) (domain.ResourceRef, error) {
 	case "incident-record":
 		r.Type = domain.ResourceIncidentRecord
 	}
-	if a.Account != r.Account {
-		return r, tagTargetNotFound(r)
-	}
-	return r, nil
+	return r
 }
 
 func tagTargetNotFound(r domain.ResourceRef) error {
