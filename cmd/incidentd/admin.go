@@ -29,7 +29,7 @@ func adminFlags(fs *flag.FlagSet, o *options) {
 	secretsFlag(fs, o)
 	a := &o.admin
 	fs.StringVar(&a.accountID, "account-id", "", "the 12-digit `ID` of the account to act in")
-	fs.StringVar(&a.orgID, "org-id", "", "the organisation `ID` (o-…) of the account, the value of aws:PrincipalOrgID for its principals (accounts create, set-org)")
+	fs.StringVar(&a.orgID, "org-id", "", "the organisation `ID` (o-…) of the account, the value of aws:PrincipalOrgID for its principals (accounts create, set-org; set-org none: no organisation)")
 	fs.StringVar(&a.name, "name", "", "the `NAME` of the user or group to create or delete")
 	fs.StringVar(&a.user, "user", "", "the user `NAME` a key or policy is for (keys create without it: a root key), or to add to or remove from a group")
 	fs.StringVar(&a.group, "group", "", "the group `NAME` a policy is attached to, or a user added to or removed from")
@@ -81,6 +81,8 @@ func checkAdmin(o *options) error {
 		}
 	}
 	switch kind + " " + verb {
+	case "accounts set-org":
+		return need("--org-id ID (none: no organisation)", a.orgID)
 	case "users create", "users delete", "groups create", "groups delete":
 		return need("--name NAME", a.name)
 	case "groups add-user", "groups remove-user":

@@ -257,6 +257,18 @@ func testAdminCommands(t *testing.T, target adminTarget, first, second *proc) {
 		t.Errorf("users list:\n%s", out)
 	}
 
+	if out, err := target.try("accounts", "set-org", "--account-id", accountOther); err == nil || !strings.Contains(out, "needs --org-id") {
+		t.Errorf("set-org without --org-id: %v\n%s", err, out)
+	}
+	if target.url != "" {
+		// On PostgreSQL the admin commands never make a secrets key of
+		// their own: the servers would not open what it sealed.
+		bare := adminTarget{data: dataDir(t), url: target.url}
+		if out, err := bare.try("keys", "create", "--account-id", testAccount); err == nil || !strings.Contains(out, "no secrets key") {
+			t.Errorf("admin on PostgreSQL without the secrets key: %v\n%s", err, out)
+		}
+	}
+
 	// The admin API: the operator's root may, a user may not.
 	resp := signedPost(t, first.endpoint, "/x/admin/users/create", `{"accountId": "`+accountOther+`", "name": "carol"}`, testKey, testSecret)
 	if resp.Status != 200 || !strings.Contains(string(resp.Body), `"UserName":"carol"`) {

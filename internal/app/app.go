@@ -270,19 +270,20 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		default: // a wake-up is pending already
 		}
 	}
-	dir, err := openDirectory(ctx, m.Config, store, keys, m.Log)
+	dir, err := openDirectory(ctx, m.Config, store, keys, m.Log, false)
 	if err != nil {
 		return err
 	}
 	m.Directory = dir
 	svcCfg.Identities = dir
-	svcCfg.Decided = auditor(m.Log, m.Metrics)
+	audit := auditor(m.Log, m.Metrics)
+	svcCfg.Decided = audit
 	svc, err := service.New(ctx, store, svcCfg, m.Config.Now)
 	if err != nil {
 		return err
 	}
 	h := restjson.New(svc, directoryKeys{dir}, m.Log, m.Config.Now)
-	h.MountAdmin(dir, root.AccountID)
+	h.MountAdmin(dir, root.AccountID, audit)
 	h.SetLimits(m.Config.Limits)
 	h.SetObserver(m.Metrics)
 	h.SetHealth(storageHealth(store, m.Config.DatabaseURL, m.Log))

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 
@@ -16,7 +18,20 @@ import (
 
 // loadSecretsKey finds the key that seals the secret access keys kept in
 // the store (see secrets.Load) and logs where it comes from, never the key.
-func loadSecretsKey(cfg Config, log *slog.Logger) (*secrets.Key, error) {
+// A server generates it in its data directory on its first start; so may
+// the admin commands on the embedded database, which is in that directory.
+// On PostgreSQL they never generate one: theirs would not be the servers'.
+func loadSecretsKey(cfg Config, log *slog.Logger, admin bool) (*secrets.Key, error) {
+	if admin && cfg.DatabaseURL != "" {
+		k, _, err := secrets.Find(cfg.SecretsKey, cfg.SecretsKeyFile, cfg.DataDir)
+		if errors.Is(err, fs.ErrNotExist) && cfg.SecretsKey == "" && cfg.SecretsKeyFile == "" {
+			return nil, fmt.Errorf("no secrets key: give the key the servers of the database use (INCIDENTD_SECRETS_KEY or --secrets-key-file), or --data DIR of one of them")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("secrets key: %w", err)
+		}
+		return k, nil
+	}
 	if cfg.SecretsKey == "" && cfg.SecretsKeyFile == "" {
 		// The key is generated in the data directory, which a server on
 		// PostgreSQL has not created yet.
@@ -35,10 +50,10 @@ func loadSecretsKey(cfg Config, log *slog.Logger) (*secrets.Key, error) {
 }
 
 // openDirectory returns the Directory of store, with the bootstrap keys,
-// having checked that the secrets key opens the keys the store holds and
+// for a server or, when admin, for the admin commands, having checked that the secrets key opens the keys the store holds and
 // that the bootstrap keys' accounts exist.
-func openDirectory(ctx context.Context, cfg Config, store domain.Store, bootstrap map[string]restjson.Key, log *slog.Logger) (*iam.Directory, error) {
-	sk, err := loadSecretsKey(cfg, log)
+func openDirectory(ctx context.Context, cfg Config, store domain.Store, bootstrap map[string]restjson.Key, log *slog.Logger, admin bool) (*iam.Directory, error) {
+	sk, err := loadSecretsKey(cfg, log, admin)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +80,7 @@ func OpenDirectory(ctx context.Context, cfg Config) (*iam.Directory, domain.Stor
 	if err != nil {
 		return nil, nil, err
 	}
-	dir, err := openDirectory(ctx, cfg, store, nil, nil)
+	dir, err := openDirectory(ctx, cfg, store, nil, nil, true)
 	if err != nil {
 		store.Close()
 		return nil, nil, err

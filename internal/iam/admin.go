@@ -38,6 +38,9 @@ func (d *Directory) Run(ctx context.Context, kind, verb string, a Args) (any, er
 	if a.Group != "" {
 		holder, holderName = domain.HolderGroup, a.Group
 	}
+	if kind == "policies" && a.User != "" && a.Group != "" {
+		return nil, domain.Invalid("A policy is attached to a user or to a group: name one of them, not both.")
+	}
 	switch kind + " " + verb {
 	case "accounts create":
 		acct, err := d.CreateAccount(ctx, a.AccountID, a.OrgID)
@@ -56,7 +59,14 @@ func (d *Directory) Run(ctx context.Context, kind, verb string, a Args) (any, er
 		}
 		return map[string]any{"Accounts": out}, nil
 	case "accounts set-org":
-		return nil, d.SetOrganization(ctx, a.AccountID, a.OrgID)
+		org := a.OrgID
+		switch org {
+		case "":
+			return nil, domain.Invalid("Name the organisation (orgId o-…), or none to take the account out of its organisation.")
+		case "none":
+			org = ""
+		}
+		return nil, d.SetOrganization(ctx, a.AccountID, org)
 	case "users create":
 		u, err := d.CreateUser(ctx, a.AccountID, a.Name)
 		if err != nil {

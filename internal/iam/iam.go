@@ -415,8 +415,9 @@ func (d *Directory) readKey(ctx context.Context, id string) (Key, bool, error) {
 	return k, true, nil
 }
 
-// CheckSecretsKey fails when the store holds access keys that the secrets
-// key does not open: the nodes of one database must share one secrets key.
+// CheckSecretsKey fails when the store holds an access key that the
+// secrets key does not open: the nodes of one database must share one
+// secrets key. It opens every key (a few microseconds each).
 func (d *Directory) CheckSecretsKey(ctx context.Context) error {
 	accounts, err := d.store.ListAccounts(ctx)
 	if err != nil {
@@ -434,7 +435,6 @@ func (d *Directory) CheckSecretsKey(ctx context.Context) error {
 			if _, err := d.secrets.Open(k.SealedSecret, sealContext(k.ID)); err != nil {
 				return fmt.Errorf("the secrets key does not open access key %s of the database: give every node of one database the same secrets key (--secrets-key-file or INCIDENTD_SECRETS_KEY)", k.ID)
 			}
-			return nil
 		}
 	}
 	return nil
@@ -457,7 +457,11 @@ func (d *Directory) PutPolicy(ctx context.Context, account string, holder domain
 	p := &domain.IdentityPolicy{Account: account, Holder: holder, HolderName: holderName, Name: name, Document: doc, UpdatedTime: d.now().UTC()}
 	err := d.store.PutIdentityPolicy(ctx, p)
 	if errors.Is(err, domain.ErrNotFound) {
-		return domain.NotFound(ResourceUser, holderName, "The %s %s does not exist in account %s.", holder, holderName, account)
+		kind := ResourceUser
+		if holder == domain.HolderGroup {
+			kind = ResourceGroup
+		}
+		return domain.NotFound(kind, holderName, "The %s %s does not exist in account %s.", holder, holderName, account)
 	}
 	d.policies.clear()
 	return err

@@ -10,6 +10,7 @@ import (
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/iam"
 	"github.com/incidentd/incidentd/internal/model"
+	"github.com/incidentd/incidentd/internal/service"
 )
 
 // AdminPath is where the admin API lives: POST AdminPath+KIND+"/"+VERB
@@ -41,8 +42,10 @@ func (in *adminInput) BindHTTP(func(string) string, url.Values) {}
 func (in *adminInput) BoundParameters() map[string]any { return map[string]any{} }
 
 // MountAdmin serves the admin API with a, operator being the account whose
-// root may administer every account.
-func (h *Handler) MountAdmin(a Admin, operator string) {
+// root may administer every account; audit, when not nil, is told of each
+// decision to let a caller run a command or not, as the service tells of
+// its own.
+func (h *Handler) MountAdmin(a Admin, operator string, audit func(context.Context, service.Decision)) {
 	kinds := make([]string, 0, len(iam.Commands))
 	for kind := range iam.Commands {
 		kinds = append(kinds, kind)
@@ -62,7 +65,11 @@ func (h *Handler) MountAdmin(a Admin, operator string) {
 			}
 			h.mux.Handle(op.Method+" "+op.Path, h.operation(op, func(ctx context.Context, in model.Input) (any, error) {
 				args := iam.Args(*in.(*adminInput))
-				if err := mayAdminister(ctx, operator, kind, verb, args.AccountID); err != nil {
+				err := mayAdminister(ctx, operator, kind, verb, args.AccountID)
+				if audit != nil {
+					audit(ctx, adminDecision(ctx, kind, verb, args.AccountID, err))
+				}
+				if err != nil {
 					return nil, err
 				}
 				out, err := a.Run(ctx, kind, verb, args)
@@ -87,6 +94,20 @@ func mayAdminister(ctx context.Context, operator, kind, verb, account string) er
 	}
 	return &domain.AccessDeniedError{Message: "User: " + c.Principal + " is not authorized to perform: incidentd:admin " + kind + " " + verb +
 		" on " + what + ": only the root of the account, or of the operator account " + operator + ", may"}
+}
+
+// adminDecision is the audit record of mayAdminister's answer err.
+func adminDecision(ctx context.Context, kind, verb, account string, err error) service.Decision {
+	c, _ := domain.CallerFrom(ctx)
+	d := service.Decision{Principal: c.Principal, Action: "incidentd:admin " + kind + " " + verb, Resource: "account/" + account,
+		Allowed: err == nil, Reason: "root"}
+	if kind == "accounts" {
+		d.Resource = "accounts"
+	}
+	if err != nil {
+		d.Reason, d.Message = "implicit-deny", err.Error()
+	}
+	return d
 }
 
 // camel is "add-user" as "AddUser".

@@ -68,25 +68,11 @@ const (
 // new random key when it is missing (and reports Generated). A key file
 // holds the key in base64, and must be readable by its owner only.
 func Load(env, keyFile, dataDir string) (*Key, Source, error) {
-	switch {
-	case env != "":
-		k, err := decode([]byte(env))
-		if err != nil {
-			return nil, "", fmt.Errorf("INCIDENTD_SECRETS_KEY: %w", err)
-		}
-		return k, FromEnvironment, nil
-	case keyFile != "":
-		k, err := readFile(keyFile)
-		return k, FromFile, err
+	k, source, err := Find(env, keyFile, dataDir)
+	if !errors.Is(err, fs.ErrNotExist) || env != "" || keyFile != "" {
+		return k, source, err
 	}
 	path := filepath.Join(dataDir, FileName)
-	k, err := readFile(path)
-	if err == nil {
-		return k, FromDataDir, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, "", err
-	}
 	raw := make([]byte, KeySize)
 	rand.Read(raw)
 	created, err := create(path, []byte(base64.StdEncoding.EncodeToString(raw)+"\n"))
@@ -100,6 +86,27 @@ func Load(env, keyFile, dataDir string) (*Key, Source, error) {
 	}
 	k, err = NewKey(raw)
 	return k, Generated, err
+}
+
+// Find is Load without the creation: a missing key file of the data
+// directory is an error that wraps fs.ErrNotExist.
+func Find(env, keyFile, dataDir string) (*Key, Source, error) {
+	switch {
+	case env != "":
+		k, err := decode([]byte(env))
+		if err != nil {
+			return nil, "", fmt.Errorf("INCIDENTD_SECRETS_KEY: %w", err)
+		}
+		return k, FromEnvironment, nil
+	case keyFile != "":
+		k, err := readFile(keyFile)
+		return k, FromFile, err
+	}
+	k, err := readFile(filepath.Join(dataDir, FileName))
+	if err != nil {
+		return nil, "", err
+	}
+	return k, FromDataDir, nil
 }
 
 // create writes a new file path holding content, whole or not at all: it

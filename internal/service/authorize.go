@@ -116,6 +116,21 @@ func (s *Service) authorizeAccess(ctx context.Context, a *access) (context.Conte
 	return ctx, nil
 }
 
+// authorizeCreate authorizes op, which creates a resource with tags and
+// names no resource, and, when tags are given, as the Service
+// Authorization Reference lists for CreateResponsePlan and
+// CreateReplicationSet, also ssm-incidents:TagResource on the new resource
+// (its ARN arn, or "*" while it has none).
+func (s *Service) authorizeCreate(ctx context.Context, op, arn string, tags map[string]string) (context.Context, error) {
+	a := &access{op: op, resource: "*", requestTags: tags, tagKeys: mapKeys(tags), hasTagKeys: len(tags) > 0}
+	ctx, err := s.authorizeAccess(ctx, a)
+	if err != nil || len(tags) == 0 {
+		return ctx, err
+	}
+	a.op, a.resource = "TagResource", arn
+	return s.authorizeAccess(ctx, a)
+}
+
 // Explanation is a decision with the policies that were weighed.
 type Explanation struct {
 	Decision
@@ -155,6 +170,11 @@ func (s *Service) decide(ctx context.Context, c domain.Caller, a *access, e *Exp
 		}
 	}
 	across := resourceAccount != c.Account
+	if across && !shareable[a.op] {
+		// Nothing of the resource is read for an action no policy can
+		// share: its tags stay the owner's to know.
+		parsed = ARN{}
+	}
 	if across && shareable[a.op] && parsed.Type != "replication-set" {
 		var err error
 		if e.ResourcePolicies, err = s.sharingPolicies(ctx, parsed); err != nil {
@@ -236,13 +256,13 @@ func (s *Service) sharingPolicies(ctx context.Context, a ARN) ([]*policy.Policy,
 			return nil, err
 		}
 		for _, rp := range ps {
+			after = rp.Seq
 			p, err := s.parsedPolicies.get(rp)
 			if err != nil {
 				// A stored policy that no longer parses grants nothing.
 				continue
 			}
 			out = append(out, p)
-			after = rp.Seq
 		}
 		if len(ps) < 100 {
 			return out, nil

@@ -608,3 +608,52 @@ func TestDecisionsAreCounted(t *testing.T) {
 		t.Errorf("no audit line names the deciding statement:\n%s", log)
 	}
 }
+
+// TestSharedStartShowsNoOtherPlansIncident: a start from a shared plan
+// that dedupes against an open incident of a plan that is not shared
+// starts an incident of its own rather than show the other one's ARN.
+func TestSharedStartShowsNoOtherPlansIncident(t *testing.T) {
+	s := start(t)
+	a, b := s.A(), s.B()
+	setUp(t, a)
+	private, shared := createPlan(t, a, "private"), createPlan(t, a, "shared")
+	putPolicy(t, a, shared, sharePolicy(shared))
+	alarm := &types.TriggerDetails{Source: aws.String("aws.cloudwatch"), Timestamp: aws.Time(time.Now()),
+		TriggerArn: aws.String("arn:aws:cloudwatch:us-east-1:" + testserver.AccountA + ":alarm:checkout-5xx")}
+	mine, err := a.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &private, TriggerDetails: alarm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := b.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: &shared, TriggerDetails: alarm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(theirs.IncidentRecordArn); got == aws.ToString(mine.IncidentRecordArn) || !strings.Contains(got, ":incident-record/shared/") {
+		t.Fatalf("B's start from the shared plan answered %s (A's private incident is %s)", got, aws.ToString(mine.IncidentRecordArn))
+	}
+}
+
+// TestCreatingWithTagsNeedsTagResource: as AWS's reference lists it,
+// creating a plan with tags also needs ssm-incidents:TagResource.
+func TestCreatingWithTagsNeedsTagResource(t *testing.T) {
+	s := start(t)
+	setUp(t, s.A())
+	planner := s.UserClient(testserver.AccountA, "planner", `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "ssm-incidents:CreateResponsePlan", "Resource": "*"}}`)
+	create := func(name string, tags map[string]string) error {
+		_, err := planner.CreateResponsePlan(ctx, &ssmincidents.CreateResponsePlanInput{Name: aws.String(name), Tags: tags,
+			IncidentTemplate: &types.IncidentTemplate{Title: aws.String("t"), Impact: aws.Int32(3)}})
+		return err
+	}
+	if err := create("untagged", nil); err != nil {
+		t.Fatalf("without tags: %v", err)
+	}
+	arn := "arn:aws:ssm-incidents::" + testserver.AccountA + ":response-plan/tagged"
+	want := "User: arn:aws:iam::" + testserver.AccountA + ":user/planner is not authorized to perform: ssm-incidents:TagResource on resource: " + arn +
+		" because no identity-based policy allows the ssm-incidents:TagResource action"
+	if msg := accessDenied(t, "CreateResponsePlan", create("tagged", tagsOf())); msg != want {
+		t.Errorf("with tags:\n got %s\nwant %s", msg, want)
+	}
+	if _, err := s.A().GetResponsePlan(ctx, &ssmincidents.GetResponsePlanInput{Arn: &arn}); err == nil {
+		t.Error("the refused creation created the plan")
+	}
+}

@@ -101,6 +101,12 @@ func (s *Service) startIncident(ctx context.Context, in *model.StartIncidentInpu
 	}
 	if dedupe != "" {
 		open, err := s.store.FindOpenIncident(ctx, account, dedupe)
+		// Across accounts only the incidents of the shared plan are
+		// shown: the ARN of another plan's incident would say what the
+		// plan's owner did not share.
+		if err == nil && account != c.Account && open.PlanName != plan.Name {
+			err = domain.ErrNotFound
+		}
 		if err == nil {
 			return &model.StartIncidentOutput{IncidentRecordArn: &open.ARN}, nil
 		}

@@ -31,7 +31,7 @@ func kmsKey(id *string) string {
 // Errors: ConflictError when the account already has one; ValidationError for
 // a malformed region name.
 func (s *Service) CreateReplicationSet(ctx context.Context, in *model.CreateReplicationSetInput) (*model.CreateReplicationSetOutput, error) {
-	ctx, err := s.authorizeAccess(ctx, &access{op: "CreateReplicationSet", resource: "*", requestTags: in.Tags, tagKeys: mapKeys(in.Tags), hasTagKeys: len(in.Tags) > 0})
+	ctx, err := s.authorizeCreate(ctx, "CreateReplicationSet", "*", in.Tags)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func responsePlanNotFound(arn string) error {
 // Errors: ValidationError without an ACTIVE replication set; ConflictError
 // when the account has a plan of that name.
 func (s *Service) CreateResponsePlan(ctx context.Context, in *model.CreateResponsePlanInput) (*model.CreateResponsePlanOutput, error) {
-	ctx, err := s.authorizeAccess(ctx, &access{op: "CreateResponsePlan", resource: "*", requestTags: in.Tags, tagKeys: mapKeys(in.Tags), hasTagKeys: len(in.Tags) > 0})
+	ctx, err := s.authorizeCreate(ctx, "CreateResponsePlan", makeARN(caller(ctx).Account, "response-plan", *in.Name), in.Tags)
 	if err != nil {
 		return nil, err
 	}
