@@ -97,6 +97,11 @@ var copiedTables = []copiedTable{
 		"active", kindInt, "created_time", kindInt), keys: 1, every: 1},
 	{name: "identity_policies", cols: cols("account", kindText, "holder", kindText, "holder_name", kindText, "name", kindText,
 		"document", kindText, "updated_time", kindInt), keys: 4, every: 1},
+	// The console's passwords and sessions, after the users they belong to.
+	{name: "console_passwords", cols: cols("account", kindText, "user_name", kindText, "hash", kindBlob, "updated_time", kindInt),
+		keys: 2, every: 1},
+	{name: "console_sessions", cols: cols("id", kindText, "account", kindText, "user_name", kindText, "csrf", kindText,
+		"created_time", kindInt, "expires_time", kindInt), keys: 1, every: 1},
 }
 
 // postgresOnlyTables are the tables of the PostgreSQL schema that the
@@ -115,8 +120,9 @@ var postgresOnlyTables = []string{"locks"}
 // as it is (documents byte for byte, but those of incident records and
 // timeline events, which it completes from their columns), timeline and resource policy sequence
 // numbers, related item positions, notification deliveries and their state, the
-// named counters (Store.NextSeq), and the identities (accounts, users, groups,
-// access keys with their sealed secrets, identity-based policies). It then advances the
+// named counters (Store.NextSeq), the identities (accounts, users, groups,
+// access keys with their sealed secrets, identity-based policies), and the
+// console's password hashes and sessions. It then advances the
 // PostgreSQL identity sequences past the copied values (and past values
 // SQLite has handed out before, so that none is reused), and checks the copy
 // before committing: the row count of every table, and a sample of rows

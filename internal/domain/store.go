@@ -273,6 +273,8 @@ type Store interface {
 	// IdentityStore keeps the accounts, users, groups, access keys and
 	// identity-based policies that authenticate and authorize requests.
 	IdentityStore
+	// ConsoleStore keeps the web console's passwords and sessions.
+	ConsoleStore
 
 	// Secret returns the named random secret, creating it with size bytes on first use.
 	Secret(ctx context.Context, name string, size int) ([]byte, error)

@@ -25,8 +25,9 @@ import (
 //     which waits for the transactions that locked it FOR KEY SHARE to end
 //     and keeps new ones out, and then delete, in later statements (which
 //     see what those transactions wrote), what is under it, and the row
-//     itself last. So a key created in a transaction racing the deletion
-//     of its user is deleted with the user, or refused (ErrNotFound).
+//     itself last. So a key (or a console session or password, console.go)
+//     created in a transaction racing the deletion of its user is deleted
+//     with the user, or refused (ErrNotFound).
 //
 // Every check whose outcome is an answer (ErrNotFound, ErrConflict) is sent
 // at once; the deletes after DeleteUser's and DeleteGroup's locked read and
@@ -96,12 +97,15 @@ func (s *Store) ListUsers(ctx context.Context, account string) ([]*domain.User, 
 }
 
 // DeleteUser implements domain.Store: the user's row locked first, then
-// its keys, policies and memberships deleted, and the row last.
+// its keys, policies, memberships, console sessions and console password
+// (console.go) deleted, and the row last.
 func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 	return s.deleteOwner(ctx, `SELECT 1 FROM users WHERE account = $1 AND name = $2 FOR UPDATE`, []any{account, name},
 		`DELETE FROM access_keys WHERE account = $1 AND user_name = $2`,
 		`DELETE FROM identity_policies WHERE account = $1 AND holder = 'user' AND holder_name = $2`,
 		`DELETE FROM group_members WHERE account = $1 AND user_name = $2`,
+		`DELETE FROM console_sessions WHERE account = $1 AND user_name = $2`,
+		`DELETE FROM console_passwords WHERE account = $1 AND user_name = $2`,
 		`DELETE FROM users WHERE account = $1 AND name = $2`)
 }
 

@@ -57,11 +57,14 @@ import (
 //   - AddDeliveries, PutIdempotencyRecord and PutFinding (an insert with
 //     generated keys, and upserts): a duplicate delivery (ErrConflict)
 //     fails the transaction, as a duplicate timeline event does;
-//   - DeleteTimelineEvent and DeleteIncidentRecord (deleting a missing row
-//     is no error), the deletes of a plan's tags and policies after the
-//     delete of its row in DeleteResponsePlan, the deletes of DeleteUser
-//     and DeleteGroup after the locked read of the user's or group's row
-//     (identity.go), and the deletes of DeleteAccountData after its check;
+//   - DeleteTimelineEvent, DeleteIncidentRecord and DeleteConsoleSession
+//     (deleting a missing row is no error), the deletes of a plan's tags
+//     and policies after the delete of its row in DeleteResponsePlan, the
+//     deletes of DeleteUser and DeleteGroup after the locked read of the
+//     user's or group's row (identity.go), the delete of the user's
+//     sessions after SetConsolePassword stored the hash under the locked
+//     user (console.go), and the deletes of DeleteAccountData after its
+//     check;
 //   - the lock ListRelatedItems takes on the incident's row, which so goes
 //     in one batch with the read of the items (should the lock fail, a
 //     lock or statement timeout, the transaction fails, as it did when the
@@ -77,7 +80,8 @@ import (
 // identities the Create* methods, AddGroupMember, PutIdentityPolicy,
 // RemoveGroupMember, SetAccessKeyActive, DeleteAccessKey,
 // DeleteIdentityPolicy and the locked reads of DeleteUser and
-// DeleteGroup). Outside a
+// DeleteGroup, and of the console CreateConsoleSession, the store of the
+// hash of SetConsolePassword and PurgeConsoleSessions). Outside a
 // transaction nothing is deferred: a call that writes one statement sends
 // it as an autocommit statement, one that writes more runs a transaction
 // of its own (whose BEGIN, deferred writes and COMMIT are batched as

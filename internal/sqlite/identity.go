@@ -85,8 +85,10 @@ func (s *Store) ListUsers(ctx context.Context, account string) ([]*domain.User, 
 	return scanAll(rows, scanUser)
 }
 
-// DeleteUser implements domain.Store: what names the user goes first, the
-// user's row last (the foreign keys of its memberships refer to it).
+// DeleteUser implements domain.Store: what names the user goes first (its
+// keys, policies, memberships, console sessions and console password), the
+// user's row last (the foreign keys of its memberships and of its console
+// password and sessions refer to it).
 func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 	return s.tx(ctx, func(ctx context.Context, tx *wtx) error {
 		if err := exists(ctx, tx, `SELECT 1 FROM users WHERE account = ? AND name = ?`, account, name); err != nil {
@@ -96,6 +98,8 @@ func (s *Store) DeleteUser(ctx context.Context, account, name string) error {
 			`DELETE FROM access_keys WHERE account = ? AND user_name = ?`,
 			`DELETE FROM identity_policies WHERE account = ? AND holder = 'user' AND holder_name = ?`,
 			`DELETE FROM group_members WHERE account = ? AND user_name = ?`,
+			`DELETE FROM console_sessions WHERE account = ? AND user_name = ?`,
+			`DELETE FROM console_passwords WHERE account = ? AND user_name = ?`,
 			`DELETE FROM users WHERE account = ? AND name = ?`)
 	})
 }
@@ -183,7 +187,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, k *domain.AccessKey) error 
 			}
 		}
 		return insert(ctx, tx, `INSERT INTO access_keys (id, account, user_name, sealed_secret, active, created_time) VALUES (?, ?, ?, ?, ?, ?)`,
-			k.ID, k.Account, k.User, sealed(k.SealedSecret), k.Active, ms(k.CreatedTime))
+			k.ID, k.Account, k.User, nonNil(k.SealedSecret), k.Active, ms(k.CreatedTime))
 	})
 }
 
@@ -364,8 +368,9 @@ func execAll(ctx context.Context, tx *wtx, args []any, queries ...string) error 
 	return nil
 }
 
-// sealed is a key's sealed secret as the NOT NULL column takes it.
-func sealed(b []byte) []byte {
+// nonNil returns b, or an empty slice for nil, as the NOT NULL BLOB columns
+// (a key's sealed secret, a console password's hash) take it.
+func nonNil(b []byte) []byte {
 	if b == nil {
 		return []byte{}
 	}

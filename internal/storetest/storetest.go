@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Secret", secretCases()},
 		{"Lease", leaseCases()},
 		{"Identity", identityCases()},
+		{"Console", consoleCases()},
 		{"Tx", txCases()},
 		{"Concurrency", concurrencyCases()},
 		{"ReadLocks", readLockCases()},
