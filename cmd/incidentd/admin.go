@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -83,7 +84,7 @@ func checkAdmin(o *options) error {
 	switch kind + " " + verb {
 	case "accounts set-org":
 		return need("--org-id ID (none: no organisation)", a.orgID)
-	case "users create", "users delete", "groups create", "groups delete":
+	case "users create", "users delete", "users set-password", "groups create", "groups delete":
 		return need("--name NAME", a.name)
 	case "groups add-user", "groups remove-user":
 		if err := need("--group NAME", a.group); err != nil {
@@ -134,10 +135,19 @@ func runAdmin(o *options, stdout, _ io.Writer) error {
 	}
 	args := iam.Args{AccountID: a.accountID, OrgID: a.orgID, Name: a.name, User: a.user, Group: a.group,
 		AccessKeyID: a.accessKeyID, PolicyName: a.policyName}
-	if o.args[1] == "put" {
+	switch o.args[0] + " " + o.args[1] {
+	case "policies put":
 		if args.Document, err = readDocument(a.document); err != nil {
 			return err
 		}
+	case "users set-password":
+		// The password is read from the standard input, never from a flag
+		// (which the shell's history and ps would show).
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("users set-password reads the password from the standard input: none was given")
+		}
+		args.Password = strings.TrimRight(line, "\r\n")
 	}
 	out, err := dir.Run(ctx, o.args[0], o.args[1], args)
 	if err != nil || out == nil {

@@ -253,6 +253,20 @@ func testAdminCommands(t *testing.T, target adminTarget, first, second *proc) {
 	if out := target.admin(t, "policies", "list", "--account-id", testAccount, "--user", "alice"); strings.Contains(out, `"bad"`) {
 		t.Errorf("a refused policy was stored:\n%s", out)
 	}
+	// A console password is read from the standard input, and checked.
+	setPassword := func(password string) (string, error) {
+		cmd := exec.Command(binary, append([]string{"admin", "users", "set-password", "--account-id", testAccount, "--name", "alice"}, target.flags()...)...)
+		cmd.Env = append(os.Environ(), target.env...)
+		cmd.Stdin = strings.NewReader(password + "\n")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := setPassword("short"); err == nil || !strings.Contains(out, "A console password has 12 to 72 characters") {
+		t.Errorf("a short console password: %v\n%s", err, out)
+	}
+	if out, err := setPassword("a long enough console password"); err != nil {
+		t.Errorf("users set-password: %v\n%s", err, out)
+	}
 	if out := target.admin(t, "users", "list", "--account-id", testAccount); !strings.Contains(out, `"Arn": "`+principal+`"`) {
 		t.Errorf("users list:\n%s", out)
 	}

@@ -67,6 +67,7 @@ type options struct {
 	args              []string // the command's positional arguments
 	notifications     notificationOptions
 	admin             adminOptions
+	console           bool
 }
 
 var commands []*command
@@ -97,7 +98,7 @@ func init() {
 		}},
 		{name: "notifications", args: "list|show ID|retry ID [flags]", summary: "list the notifications to SNS and their delivery, show one, or deliver a parked one again; on the database directly, the server running or not",
 			flags: notificationsFlags, positional: struct{ min, max int }{1, 2}, run: runNotifications},
-		{name: "admin", args: "accounts|users|groups|keys|policies VERB | explain [flags]", summary: "manage the accounts, users, groups, access keys and identity-based policies that authorize requests (accounts create|list|set-org, users create|list|delete, groups create|list|delete|add-user|remove-user, keys create|list|activate|deactivate|delete, policies put|list|delete), or explain how a request would be decided; on the database directly, the server running or not",
+		{name: "admin", args: "accounts|users|groups|keys|policies VERB | explain [flags]", summary: "manage the accounts, users, groups, access keys and identity-based policies that authorize requests (accounts create|list|set-org, users create|list|delete|set-password, groups create|list|delete|add-user|remove-user, keys create|list|activate|deactivate|delete, policies put|list|delete), or explain how a request would be decided; on the database directly, the server running or not",
 			flags: adminFlags, positional: struct{ min, max int }{1, 2}, run: runAdmin},
 		{name: "version", summary: "print the version, the source revision and the Go version", run: func(_ *options, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, versionString())
@@ -329,6 +330,7 @@ func serveFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.databaseMaxConns, "database-max-conns", app.DefaultDatabaseMaxConns, "connections to PostgreSQL at most, per incidentd process")
 	fs.DurationVar(&o.Postgres.StatementTimeout, "database-statement-timeout", app.DefaultDatabaseStatementTimeout, "how long one PostgreSQL statement may run before it is cancelled")
 	secretsFlag(fs, o)
+	fs.BoolVar(&o.console, "console", true, "serve the web console under /console/ on the API listener (a browser asking for / is sent there)")
 	fs.StringVar(&o.CredentialsFile, "credentials-file", os.Getenv("INCIDENTD_CREDENTIALS_FILE"), "`FILE` of further access keys, one ACCESS_KEY_ID SECRET ACCOUNT_ID [PRINCIPAL_ARN] per line (or $INCIDENTD_CREDENTIALS_FILE)")
 	fs.DurationVar(&o.Service.ProvisioningDelay, "provisioning-delay", 0, "how long a new replication set or region reads CREATING")
 	fs.DurationVar(&o.Service.RegionDeleteMinAge, "region-delete-min-age", 0, "refuse to delete a region younger than this (AWS: 24h; 0 disables)")
@@ -360,6 +362,7 @@ var eventBusRE = regexp.MustCompile(`^(arn:aws[\w-]*:events:[a-z]{2}(-[a-z]+)+-\
 // check validates what the flags set and derives the rest of the Config.
 func (o *options) check(c *command) error {
 	o.AllowInsecurePermissions = !o.strictPermissions
+	o.NoConsole = !o.console
 	if c.name == "backup" && o.backupTo == "" {
 		return errors.New("--to FILE is required: where to write the copy")
 	}

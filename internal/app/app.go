@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/incidentd/incidentd/internal/console"
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/iam"
 	"github.com/incidentd/incidentd/internal/metrics"
@@ -91,6 +92,10 @@ type Config struct {
 	// Version is the server's version, shown by incidentd_build_info;
 	// empty takes the module version the binary was built with.
 	Version string
+
+	// NoConsole turns the web console off (--console=false): /console/ is
+	// then answered as any path that is no operation.
+	NoConsole bool
 
 	// Now replaces the clock in tests; nil means time.Now.
 	Now func() time.Time
@@ -287,7 +292,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	h.SetLimits(m.Config.Limits)
 	h.SetObserver(m.Metrics)
 	h.SetHealth(storageHealth(store, m.Config.DatabaseURL, m.Log))
-	m.server, ln = restjson.NewServer(h, ln, m.Config.Server)
+	var served http.Handler = h
+	if !m.Config.NoConsole {
+		served = withConsole(h, console.New(svc, store, m.Log, svcCfg.EventRegion(), m.Config.Now))
+	}
+	m.server, ln = restjson.NewServer(served, ln, m.Config.Server)
 	m.listener = ln
 	m.done = make(chan error, 1)
 	m.stop = make(chan struct{})
@@ -399,6 +408,11 @@ func (m *Main) purge(svc *service.Service) {
 				m.Log.Warn("purging expired client tokens", "err", err)
 			} else if n > 0 {
 				m.Log.Info("purged expired client tokens", "count", n)
+			}
+			if n, err := m.Store.PurgeConsoleSessions(ctx, now); err != nil {
+				m.Log.Warn("purging expired console sessions", "err", err)
+			} else if n > 0 {
+				m.Log.Info("purged expired console sessions", "count", n)
 			}
 		})
 		select {

@@ -19,13 +19,15 @@ type Args struct {
 	AccessKeyID string `json:"accessKeyId,omitempty"`
 	PolicyName  string `json:"policyName,omitempty"`
 	Document    string `json:"document,omitempty"`
+	// Password is the console password of users set-password.
+	Password string `json:"password,omitempty"`
 }
 
 // Commands are the admin commands, by kind then verb, as `incidentd admin
 // KIND VERB` and the admin API name them.
 var Commands = map[string][]string{
 	"accounts": {"create", "list", "set-org"},
-	"users":    {"create", "list", "delete"},
+	"users":    {"create", "list", "delete", "set-password"},
 	"groups":   {"create", "list", "delete", "add-user", "remove-user"},
 	"keys":     {"create", "list", "activate", "deactivate", "delete"},
 	"policies": {"put", "list", "delete"},
@@ -89,6 +91,8 @@ func (d *Directory) Run(ctx context.Context, kind, verb string, a Args) (any, er
 		return map[string]any{"Users": out}, nil
 	case "users delete":
 		return nil, d.DeleteUser(ctx, a.AccountID, a.Name)
+	case "users set-password":
+		return nil, d.SetConsolePassword(ctx, a.AccountID, a.Name, a.Password)
 	case "groups create":
 		g, err := d.CreateGroup(ctx, a.AccountID, a.Name)
 		if err != nil {

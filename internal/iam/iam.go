@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/policy"
 	"github.com/incidentd/incidentd/internal/secrets"
@@ -438,6 +440,29 @@ func (d *Directory) CheckSecretsKey(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// MinPasswordLength is the shortest console password accepted.
+const MinPasswordLength = 12
+
+// SetConsolePassword sets the password the user signs in to the web
+// console with, kept as a bcrypt hash, and ends the user's sessions.
+func (d *Directory) SetConsolePassword(ctx context.Context, account, user, password string) error {
+	if err := checkAccount(account); err != nil {
+		return err
+	}
+	if len(password) < MinPasswordLength || len(password) > 72 {
+		return domain.Invalid("A console password has %d to 72 characters (bcrypt reads no more).", MinPasswordLength)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return err
+	}
+	err = d.store.SetConsolePassword(ctx, account, user, hash)
+	if errors.Is(err, domain.ErrNotFound) {
+		return userNotFound(account, user)
+	}
+	return err
 }
 
 // PutPolicy attaches the identity-based policy doc, under name, to a user
