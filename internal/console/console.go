@@ -255,6 +255,12 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, statu
 	c.render(w, status, "error.html", &view{Title: "Error", Session: s, Error: msg})
 }
 
+// failWith renders the page of a service error.
+func (c *Console) failWith(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	status, msg := c.errorMessage(err)
+	c.fail(w, r, s, status, msg)
+}
+
 // errorMessage is what a page says of a service error: the message of a
 // typed error (AccessDenied in AWS's words), a fixed one otherwise.
 func (c *Console) errorMessage(err error) (int, string) {
@@ -338,8 +344,7 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("incidentd: no such user")
 // logout ends the session.
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	if err := c.store.DeleteConsoleSession(r.Context(), s.ID); err != nil {
-		status, msg := c.errorMessage(err)
-		c.fail(w, r, s, status, msg)
+		c.failWith(w, r, s, err)
 		return
 	}
 	http.SetCookie(w, cookie(r, sessionCookie, "", time.Unix(1, 0)))

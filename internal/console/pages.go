@@ -71,13 +71,12 @@ func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *sessi
 	if v.Status != "" {
 		in.Filters = append(in.Filters, model.Filter{Key: ptr("status"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{v.Status}}}})
 	}
-	if v.Impact != "" {
-		n, err := strconv.Atoi(v.Impact)
-		if err != nil {
-			c.fail(w, r, s, http.StatusBadRequest, "The impact is a number from 1 to 5.")
-			return
-		}
-		in.Filters = append(in.Filters, model.Filter{Key: ptr("impact"), Condition: &model.Condition{Equals: &model.AttributeValueList{IntegerValues: []int32{int32(n)}}}})
+	impact, ok := c.impact(w, r, s, v.Impact)
+	if !ok {
+		return
+	}
+	if impact != nil {
+		in.Filters = append(in.Filters, model.Filter{Key: ptr("impact"), Condition: &model.Condition{Equals: &model.AttributeValueList{IntegerValues: []int32{*impact}}}})
 	}
 	if t := q.Get("next"); t != "" {
 		in.NextToken = &t
@@ -127,14 +126,17 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, s *sessio
 	page := &view{Title: "Incident", Session: s, Notice: r.URL.Query().Get("done")}
 	rec, err := c.svc.GetIncidentRecord(r.Context(), &model.GetIncidentRecordInput{Arn: &arn})
 	if err != nil {
-		status, msg := c.errorMessage(err)
-		c.fail(w, r, s, status, msg)
+		c.failWith(w, r, s, err)
 		return
 	}
 	v := incidentView{Record: rec.IncidentRecord}
 	page.Title = deref(rec.IncidentRecord.Title)
 	// What the user may not read is left out, and said so.
 	var refused []string
+	refuse := func(err error) {
+		_, msg := c.errorMessage(err)
+		refused = append(refused, msg)
+	}
 	in := &model.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: ptr("DESCENDING"), MaxResults: ptr(int32(20))}
 	if t := r.URL.Query().Get("events"); t != "" {
 		in.NextToken = &t
@@ -144,27 +146,23 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, s *sessio
 		for _, e := range events.EventSummaries {
 			got, err := c.svc.GetTimelineEvent(r.Context(), &model.GetTimelineEventInput{IncidentRecordArn: &arn, EventId: e.EventId})
 			if err != nil {
-				_, msg := c.errorMessage(err)
-				refused = append(refused, msg)
+				refuse(err)
 				break
 			}
 			v.Events = append(v.Events, *got.Event)
 		}
 	} else {
-		_, msg := c.errorMessage(err)
-		refused = append(refused, msg)
+		refuse(err)
 	}
 	if items, err := c.svc.ListRelatedItems(r.Context(), &model.ListRelatedItemsInput{IncidentRecordArn: &arn}); err == nil {
 		v.Items = items.RelatedItems
 	} else {
-		_, msg := c.errorMessage(err)
-		refused = append(refused, msg)
+		refuse(err)
 	}
 	if tags, err := c.svc.ListTagsForResource(r.Context(), &model.ListTagsForResourceRequest{ResourceArn: &arn}); err == nil {
 		v.Tags = tags.Tags
 	} else {
-		_, msg := c.errorMessage(err)
-		refused = append(refused, msg)
+		refuse(err)
 	}
 	page.Error = strings.Join(refused, "\n")
 	page.Data = v
@@ -182,20 +180,16 @@ func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *sess
 	if v, ok := r.PostForm["summary"]; ok {
 		in.Summary = &v[0]
 	}
-	if v := r.PostFormValue("impact"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			c.fail(w, r, s, http.StatusBadRequest, "The impact is a number from 1 to 5.")
-			return
-		}
-		in.Impact = ptr(int32(n))
+	var ok bool
+	if in.Impact, ok = c.impact(w, r, s, r.PostFormValue("impact")); !ok {
+		return
 	}
 	if v := r.PostFormValue("status"); v != "" {
 		in.Status = &v
 	}
-	c.act(w, r, s, arn, in.Validate, func() error {
+	c.act(w, r, s, in.Validate, func() (string, error) {
 		_, err := c.svc.UpdateIncidentRecord(r.Context(), in)
-		return err
+		return arn, err
 	}, "Incident updated.")
 }
 
@@ -205,9 +199,9 @@ func (c *Console) addNote(w http.ResponseWriter, r *http.Request, s *session) {
 	text := strings.TrimSpace(r.PostFormValue("note"))
 	in := &model.CreateTimelineEventInput{IncidentRecordArn: &arn, EventType: ptr("Note"), EventData: &text,
 		EventTime: model.NewTimestamp(c.now()), ClientToken: ptr(uuid.NewString())}
-	c.act(w, r, s, arn, in.Validate, func() error {
+	c.act(w, r, s, in.Validate, func() (string, error) {
 		_, err := c.svc.CreateTimelineEvent(r.Context(), in)
-		return err
+		return arn, err
 	}, "Note added.")
 }
 
@@ -218,40 +212,46 @@ func (c *Console) startIncident(w http.ResponseWriter, r *http.Request, s *sessi
 	if v := strings.TrimSpace(r.PostFormValue("title")); v != "" {
 		in.Title = &v
 	}
-	if v := r.PostFormValue("impact"); v != "" {
-		n, err := strconv.Atoi(v)
+	var ok bool
+	if in.Impact, ok = c.impact(w, r, s, r.PostFormValue("impact")); !ok {
+		return
+	}
+	c.act(w, r, s, in.Validate, func() (string, error) {
+		out, err := c.svc.StartIncident(r.Context(), in)
 		if err != nil {
-			c.fail(w, r, s, http.StatusBadRequest, "The impact is a number from 1 to 5.")
-			return
+			return "", err
 		}
-		in.Impact = ptr(int32(n))
-	}
-	if err := in.Validate(); err != nil {
-		c.fail(w, r, s, http.StatusBadRequest, err.Error())
-		return
-	}
-	out, err := c.svc.StartIncident(r.Context(), in)
-	if err != nil {
-		status, msg := c.errorMessage(err)
-		c.fail(w, r, s, status, msg)
-		return
-	}
-	http.Redirect(w, r, Path+"incident?arn="+url.QueryEscape(deref(out.IncidentRecordArn))+"&done="+url.QueryEscape("Incident started."), http.StatusSeeOther)
+		return deref(out.IncidentRecordArn), nil
+	}, "Incident started.")
 }
 
-// act validates and runs an action on the incident arn, then shows its
-// page again (POST, redirect, GET), or the refusal.
-func (c *Console) act(w http.ResponseWriter, r *http.Request, s *session, arn string, validate func() error, run func() error, done string) {
+// act validates and runs an action on an incident, which run returns,
+// then shows the incident's page (POST, redirect, GET), or the refusal.
+func (c *Console) act(w http.ResponseWriter, r *http.Request, s *session, validate func() error, run func() (arn string, err error), done string) {
 	if err := validate(); err != nil {
 		c.fail(w, r, s, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := run(); err != nil {
-		status, msg := c.errorMessage(err)
-		c.fail(w, r, s, status, msg)
+	arn, err := run()
+	if err != nil {
+		c.failWith(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("%sincident?arn=%s&done=%s", Path, url.QueryEscape(arn), url.QueryEscape(done)), http.StatusSeeOther)
+}
+
+// impact reads an impact of a form or query, "" for none; it answers the
+// request itself, and returns false, when v is no number.
+func (c *Console) impact(w http.ResponseWriter, r *http.Request, s *session, v string) (*int32, bool) {
+	if v == "" {
+		return nil, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		c.fail(w, r, s, http.StatusBadRequest, "The impact is a number from 1 to 5.")
+		return nil, false
+	}
+	return ptr(int32(n)), true
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -122,7 +124,7 @@ func (s *Service) authorizeAccess(ctx context.Context, a *access) (context.Conte
 // CreateReplicationSet, also ssm-incidents:TagResource on the new resource
 // (its ARN arn, or "*" while it has none).
 func (s *Service) authorizeCreate(ctx context.Context, op, arn string, tags map[string]string) (context.Context, error) {
-	a := &access{op: op, resource: "*", requestTags: tags, tagKeys: mapKeys(tags), hasTagKeys: len(tags) > 0}
+	a := &access{op: op, resource: "*", requestTags: tags, tagKeys: slices.Collect(maps.Keys(tags)), hasTagKeys: len(tags) > 0}
 	ctx, err := s.authorizeAccess(ctx, a)
 	if err != nil || len(tags) == 0 {
 		return ctx, err
@@ -473,13 +475,4 @@ func auditRecord(req *policy.Request, d policy.Decision) Decision {
 		out.Message = d.Message(req)
 	}
 	return out
-}
-
-// mapKeys returns the keys of m.
-func mapKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
 }

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
@@ -48,7 +50,7 @@ func tagTargetNotFound(r domain.ResourceRef) error {
 // TagResource adds tags to a resource, replacing the values of keys it has.
 // Errors: NotFoundError; QuotaExceededError beyond 50 tags.
 func (s *Service) TagResource(ctx context.Context, in *model.TagResourceRequest) (*model.TagResourceResponse, error) {
-	ctx, err := s.authorizeAccess(ctx, &access{op: "TagResource", resource: *in.ResourceArn, requestTags: in.Tags, tagKeys: mapKeys(in.Tags), hasTagKeys: true})
+	ctx, err := s.authorizeAccess(ctx, &access{op: "TagResource", resource: *in.ResourceArn, requestTags: in.Tags, tagKeys: slices.Collect(maps.Keys(in.Tags)), hasTagKeys: true})
 	if err != nil {
 		return nil, err
 	}
