@@ -153,6 +153,9 @@ type Main struct {
 	deliveries    *metrics.Deliveries // what the notification dispatcher reports to
 	listener      net.Listener
 	server        *http.Server
+	console       *console.Console
+	closeOnce     sync.Once
+	closeErr      error
 	metricsLn     net.Listener // nil without Config.MetricsAddr
 	metricsServer *http.Server
 	node          string        // this process, as the holder of leases
@@ -294,7 +297,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	h.SetHealth(storageHealth(store, m.Config.DatabaseURL, m.Log))
 	var served http.Handler = h
 	if !m.Config.NoConsole {
-		served = withConsole(h, console.New(svc, store, m.Log, svcCfg.EventRegion(), m.Config.Now))
+		m.console = console.New(svc, store, m.Log, svcCfg.EventRegion(), m.Config.Now)
+		served = withConsole(h, m.console)
 	}
 	m.server, ln = restjson.NewServer(served, ln, m.Config.Server)
 	m.listener = ln
@@ -453,9 +457,19 @@ func (m *Main) Endpoint() string { return "http://" + m.Addr() }
 func (m *Main) Wait() error { return <-m.done }
 
 // Close stops accepting connections, lets in-flight requests finish (until
-// ctx ends), then stops serving metrics and closes storage.
+// ctx ends), then stops serving metrics and closes storage. A second call
+// returns what the first did.
 func (m *Main) Close(ctx context.Context) error {
+	m.closeOnce.Do(func() { m.closeErr = m.close(ctx) })
+	return m.closeErr
+}
+
+func (m *Main) close(ctx context.Context) error {
 	var errs []error
+	if m.console != nil {
+		// Its live streams would hold the shutdown up to its end.
+		m.console.Close()
+	}
 	if m.server != nil {
 		errs = append(errs, m.server.Shutdown(ctx))
 	}

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/incidentd/incidentd/internal/testserver"
@@ -70,9 +74,29 @@ func shot(dir, name string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// signInSteps sign a browser in as user of account A.
+func signInSteps(endpoint, user string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(endpoint+"/console/login"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=account]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=account]`), testserver.AccountA),
+		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), user),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`ul.tiles`)),
+	)
+}
+
+// notice waits for the notice an action ends with. Each wait is for what
+// only the next page shows: the page before it may still be there.
+func notice(text string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.Search(`//div[@class="notice" and contains(., "` + text + `")]`))
+}
+
 // TestInABrowser drives the console in headless Chromium: sign in, start an
-// incident from a plan, change its impact, add a note, resolve it; and a
-// user without the right sees the refusal.
+// incident from a plan, change its impact, add and edit a note, add a
+// related item, resolve it; a second session sees each change without a
+// reload, and a user without the right sees the refusal.
 func TestInABrowser(t *testing.T) {
 	s, _ := world(t)
 	ctx := chromium(t)
@@ -81,63 +105,149 @@ func TestInABrowser(t *testing.T) {
 		chromedp.Navigate(s.Endpoint+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=account]`)),
 		shot(dir, "sign-in"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=account]`), testserver.AccountA),
-		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), "responder"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
-		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
-		chromedp.WaitVisible(chromedp.CSS(`ul.tiles`)),
+		signInSteps(s.Endpoint, "responder"),
 		shot(dir, "incidents"),
 		chromedp.SendKeys(chromedp.CSS(`form[action="/console/start"] input[name=title]`), "Browser-started incident"),
 		chromedp.SetValue(chromedp.CSS(`form[action="/console/start"] select[name=impact]`), "2"),
 		chromedp.Submit(chromedp.CSS(`form[action="/console/start"] input[name=title]`)),
-		chromedp.WaitVisible(chromedp.Search(`//div[@class="notice" and contains(., "Incident started.")]`)),
-		chromedp.SetValue(chromedp.CSS(`select[name=impact]`), "1"),
-		chromedp.Click(chromedp.CSS(`form[action="/console/incident/update"] button`)),
-		// Each wait is for what only the next page shows: the page before
-		// it may still be there.
-		chromedp.WaitVisible(chromedp.Search(`//div[@class="notice" and contains(., "Incident updated.")]`)),
+		notice("Incident started."),
+		chromedp.SetValue(chromedp.CSS(`#overview select[name=impact]`), "1"),
+		chromedp.Click(chromedp.CSS(`#overview form button`)),
+		notice("Incident updated."),
 		chromedp.SendKeys(chromedp.CSS(`textarea[name=note]`), "Rolled back the deployment from the browser."),
 		chromedp.Click(chromedp.CSS(`form[action="/console/incident/note"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`li.event-note`)),
+		notice("Note added."),
+		chromedp.Click(chromedp.CSS(`#notes details.edit summary`)),
+		chromedp.SetValue(chromedp.CSS(`#notes details.edit textarea[name=data]`), "Rolled back release 42 from the browser."),
+		chromedp.Click(chromedp.CSS(`#notes details.edit form[action="/console/incident/event/update"] button`)),
+		notice("Event changed."),
+		chromedp.SetValue(chromedp.CSS(`#items select[name=type]`), "METRIC"),
+		chromedp.SendKeys(chromedp.CSS(`#items input[name=value]`), "https://grafana.example.com/d/checkout"),
+		chromedp.SendKeys(chromedp.CSS(`#items input[name=title]`), "Checkout latency"),
+		chromedp.Click(chromedp.CSS(`#items form[action="/console/incident/item/add"] button`)),
+		notice("Related item added."),
 		shot(dir, "incident"),
-		chromedp.Click(chromedp.CSS(`form.inline[action="/console/incident/update"] button`)),
-		chromedp.WaitReady(chromedp.CSS(`input[name=status][value=OPEN]`)),
 	)
 	if err != nil {
 		t.Fatalf("the browser: %v", err)
 	}
-	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
+	arn, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new URL(location.href).searchParams.get("arn")`))
+	if err != nil || arn == "" {
+		t.Fatalf("the incident's address: %q %v", arn, err)
+	}
+
+	// A second session, in another browser, watches the incident: what
+	// the first changes shows there without a reload.
+	watcher := chromium(t)
+	err = chromedp.Do(watcher,
+		signInSteps(s.Endpoint, "viewer"),
+		chromedp.Navigate(s.Endpoint+"/console/incident?arn="+url.QueryEscape(arn)),
+		chromedp.WaitVisible(chromedp.CSS(`#banner`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-live-mode=stream]`)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`window.notReloaded = true`)(ctx, t)
+			return err
+		}),
+	)
+	if err != nil {
+		t.Fatalf("the second session: %v", err)
+	}
+	// Its first load: what it transferred, and from where.
+	type load struct {
+		Bytes int
+		Hosts []string
+	}
+	first, err := chromedp.Run(watcher, chromedp.Evaluate[load](`(() => {
+		const all = performance.getEntriesByType("navigation").concat(performance.getEntriesByType("resource"));
+		return {bytes: all.reduce((n, e) => n + (e.transferSize || 0), 0), hosts: [...new Set(all.map(e => new URL(e.name).host))]};
+	})()`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Browser-started incident", "RESOLVED", "impact 1", "Rolled back the deployment from the browser.", "Reopen"} {
+	t.Logf("first load of the incident page: %d bytes from %v", first.Bytes, first.Hosts)
+	if host := strings.TrimPrefix(s.Endpoint, "http://"); first.Bytes == 0 || first.Bytes > 150_000 || len(first.Hosts) != 1 || first.Hosts[0] != host {
+		t.Errorf("the first load of the incident page took %d bytes from %v; want under 150 KB, from %s only", first.Bytes, first.Hosts, host)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`form.status-form button`)),
+		chromedp.WaitReady(chromedp.CSS(`input[name=status][value=OPEN]`)),
+	); err != nil {
+		t.Fatalf("resolve: %v", err)
+	}
+	if err := chromedp.Do(watcher, chromedp.WaitVisible(chromedp.Search(`//section[@id="banner"]//strong[.="RESOLVED"]`))); err != nil {
+		t.Fatalf("the second session does not see the resolution: %v", err)
+	}
+	if _, err := s.A().UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: &arn, Title: aws.String("Renamed through the API")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(watcher, chromedp.WaitVisible(chromedp.Search(`//section[@id="banner"]/h1[.="Renamed through the API"]`))); err != nil {
+		t.Fatalf("the second session does not see the API's change: %v", err)
+	}
+	if same, err := chromedp.Run(watcher, chromedp.Evaluate[bool](`window.notReloaded === true`)); err != nil || !same {
+		t.Errorf("the second session's page was reloaded (%v)", err)
+	}
+	body, err := chromedp.Run(watcher, chromedp.Text(chromedp.CSS(`main`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Renamed through the API", "RESOLVED", "impact 1", "Rolled back release 42 from the browser.", "Checkout latency", "grafana.example.com"} {
 		if !strings.Contains(body, want) {
-			t.Errorf("the incident page lacks %q:\n%s", want, body)
+			t.Errorf("the second session's page lacks %q:\n%s", want, body)
 		}
 	}
 
-	viewer := chromium(t)
-	err = chromedp.Do(viewer,
-		chromedp.Navigate(s.Endpoint+"/console/login"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=account]`)),
-		chromedp.SendKeys(chromedp.CSS(`input[name=account]`), testserver.AccountA),
-		chromedp.SendKeys(chromedp.CSS(`input[name=user]`), "viewer"),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
-		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
-		chromedp.WaitVisible(chromedp.CSS(`ul.tiles`)),
-		chromedp.Click(chromedp.CSS(`ul.tiles a`)),
-		chromedp.WaitVisible(chromedp.CSS(`section.banner`)),
-		chromedp.Click(chromedp.CSS(`form[action="/console/incident/update"] button`)),
+	// The viewer may read, not change: the refusal is shown on the page.
+	err = chromedp.Do(watcher,
+		chromedp.SetValue(chromedp.CSS(`#overview select[name=impact]`), "3"),
+		chromedp.Click(chromedp.CSS(`#overview form button`)),
 		chromedp.WaitVisible(chromedp.CSS(`div.error`)),
 		shot(dir, "refused"),
 	)
 	if err != nil {
 		t.Fatalf("the viewer's browser: %v", err)
 	}
-	if body, err = chromedp.Run(viewer, chromedp.Text(chromedp.CSS(`div.error`))); err != nil {
+	if body, err = chromedp.Run(watcher, chromedp.Text(chromedp.CSS(`div.error`))); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(body, "user/viewer is not authorized to perform: ssm-incidents:UpdateIncidentRecord") {
 		t.Errorf("the viewer sees %q", body)
+	}
+}
+
+// TestInABrowserWithoutEventSource checks the fallback of a browser in
+// which no stream gets through: the page polls, and still shows a change
+// without a reload. It also looks at the pages on a narrow phone screen.
+func TestInABrowserWithoutEventSource(t *testing.T) {
+	s, incident := world(t)
+	ctx := chromium(t)
+	dir := screenshots(t)
+	err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `delete window.EventSource`})
+			return err
+		}),
+		chromedp.EmulateViewport(390, 844),
+		signInSteps(s.Endpoint, "responder"),
+		shot(dir, "incidents-phone"),
+		chromedp.Navigate(s.Endpoint+"/console/incident?arn="+url.QueryEscape(incident)),
+		chromedp.WaitVisible(chromedp.CSS(`html[data-live-mode=polling]`)),
+	)
+	if err != nil {
+		t.Fatalf("the browser: %v", err)
+	}
+	if _, err := s.A().CreateTimelineEvent(ctx, &ssmincidents.CreateTimelineEventInput{IncidentRecordArn: &incident, EventType: aws.String("Note"),
+		EventData: aws.String("Seen by a polling page."), EventTime: aws.Time(time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.Search(`//ul[@class="notes"]//pre[.="Seen by a polling page."]`)),
+		shot(dir, "incident-phone"),
+	); err != nil {
+		t.Fatalf("the polling page does not show the note: %v", err)
+	}
+	// Nothing is wider than the screen.
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if err != nil || wide {
+		t.Errorf("the incident page is wider than a phone's screen (%v)", err)
 	}
 }

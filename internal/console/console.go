@@ -63,6 +63,13 @@ type Console struct {
 
 	// logins bounds sign-in attempts per client address and per user.
 	logins limiters
+
+	// The live streams: how often they read their page, how many run,
+	// and their end when the server stops.
+	livePoll  time.Duration
+	streams   counter
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns the console of svc, its sessions and passwords kept in
@@ -72,7 +79,8 @@ func New(svc *service.Service, store domain.Store, log *slog.Logger, region stri
 		now = time.Now
 	}
 	c := &Console{svc: svc, store: store, log: log, now: now, region: region, mux: http.NewServeMux(),
-		pages: template.Must(template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html"))}
+		pages:    template.Must(template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html")),
+		livePoll: time.Second, streams: counter{n: make(chan struct{}, maxStreams)}, closing: make(chan struct{})}
 	// Five attempts at once, then one a minute, per address and per user.
 	c.logins.limit = rate.Every(time.Minute)
 	c.logins.burst = 5
@@ -99,7 +107,14 @@ func (c *Console) routes() {
 	c.mux.Handle("GET "+Path+"incident", c.signedIn(c.incidentPage))
 	c.mux.Handle("POST "+Path+"incident/update", c.signedIn(c.updateIncident))
 	c.mux.Handle("POST "+Path+"incident/note", c.signedIn(c.addNote))
+	c.mux.Handle("POST "+Path+"incident/event/update", c.signedIn(c.updateEvent))
+	c.mux.Handle("POST "+Path+"incident/event/delete", c.signedIn(c.deleteEvent))
+	c.mux.Handle("POST "+Path+"incident/item/add", c.signedIn(c.addItem))
+	c.mux.Handle("POST "+Path+"incident/item/remove", c.signedIn(c.removeItem))
+	c.mux.Handle("GET "+Path+"live", c.signedIn(c.live))
 	c.mux.Handle("POST "+Path+"start", c.signedIn(c.startIncident))
+	c.planRoutes()
+	c.insightRoutes()
 	c.mux.HandleFunc(Path, func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})
@@ -231,6 +246,7 @@ type view struct {
 	CSRF    string
 	Error   string // a refusal or failure to show above the page
 	Notice  string
+	Live    string // the address of the page's live stream, if it has one
 	Data    any
 }
 

@@ -96,9 +96,9 @@ func (b *browser) signIn(user, pass string) page {
 
 // world starts a server with an incident of a hostile title and two console
 // users of account A: responder (allowed everything) and viewer (reads only).
-func world(t *testing.T) (*testserver.Server, string) {
+func world(t *testing.T, configure ...func(*app.Config)) (*testserver.Server, string) {
 	t.Helper()
-	s := testserver.Start(t)
+	s := testserver.Start(t, configure...)
 	a := s.A()
 	if _, err := a.CreateReplicationSet(ctx, &ssmincidents.CreateReplicationSetInput{Regions: map[string]types.RegionMapInputValue{"us-east-1": {}}}); err != nil {
 		t.Fatal(err)

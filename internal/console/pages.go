@@ -1,6 +1,10 @@
 package console
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -8,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/incidentd/incidentd/internal/model"
 )
@@ -50,208 +52,450 @@ var funcs = template.FuncMap{
 		if to != nil {
 			end = to.Time()
 		}
-		return end.Sub(from.Time()).Round(time.Minute).String()
+		return duration(end.Sub(from.Time()))
 	},
+	// lines joins a list one item a line, as the forms' text areas take it.
+	"lines":    func(v []string) string { return strings.Join(v, "\n") },
+	"custom":   isCustom,
+	"describe": describe,
+	"plan":     planARN,
+	// dict makes a map of its arguments, key, value, …, for a template
+	// called with more than one value.
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
+	"itemkind": func(v *model.ItemValue) string {
+		k, _ := itemKind(v)
+		return k
+	},
+	"itemvalue": func(v *model.ItemValue) string {
+		_, s := itemKind(v)
+		return s
+	},
+	"targets": func(ts []model.NotificationTargetItem) []string {
+		var out []string
+		for _, t := range ts {
+			if t.SnsTopicArn != nil {
+				out = append(out, *t.SnsTopicArn)
+			}
+		}
+		return out
+	},
+}
+
+// duration is d as a reader says it: "less than a minute", "25m",
+// "3h 5m", "2d 4h".
+func duration(d time.Duration) string {
+	m := int64(d / time.Minute)
+	switch {
+	case m < 1:
+		return "less than a minute"
+	case m < 60:
+		return fmt.Sprintf("%dm", m)
+	case m < 24*60:
+		return fmt.Sprintf("%dh %dm", m/60, m%60)
+	}
+	return fmt.Sprintf("%dd %dh", m/(24*60), m%(24*60)/60)
+}
+
+// planARN is the ARN of the response plan an incident record's ARN names
+// (arn:aws:ssm-incidents::ACCOUNT:incident-record/PLAN/ID), or "".
+func planARN(record *string) string {
+	prefix, rest, ok := strings.Cut(deref(record), ":incident-record/")
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(rest, "/")
+	if !ok {
+		return ""
+	}
+	return prefix + ":response-plan/" + name
+}
+
+// isCustom reports whether an event of type t was added by a user (a
+// Custom Event or a Note) and may be edited and deleted.
+func isCustom(t *string) bool { return deref(t) == "Custom Event" || deref(t) == "Note" }
+
+// itemKind is the member of an item's value that is set, and its text.
+func itemKind(v *model.ItemValue) (string, string) {
+	switch {
+	case v == nil:
+		return "", ""
+	case v.Url != nil:
+		return "url", *v.Url
+	case v.Arn != nil:
+		return "arn", *v.Arn
+	case v.MetricDefinition != nil:
+		return "metricDefinition", *v.MetricDefinition
+	case v.PagerDutyIncidentDetail != nil:
+		return "pagerDutyIncidentDetail", deref(v.PagerDutyIncidentDetail.Id)
+	}
+	return "", ""
+}
+
+// version names a state of what a page shows: the pages and their live
+// stream compare it to tell a change.
+func version(state any) string {
+	b, _ := json.Marshal(state)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// liveURL is the address of the live stream of the page of kind with
+// query q, as shown at version v.
+func liveURL(kind string, q url.Values, v string) string {
+	q = cloneValues(q)
+	q.Del("done")
+	q.Set("page", kind)
+	q.Set("v", v)
+	return Path + "live?" + q.Encode()
+}
+
+func cloneValues(q url.Values) url.Values {
+	c := url.Values{}
+	for k, v := range q {
+		c[k] = append([]string(nil), v...)
+	}
+	return c
+}
+
+// incidentsQuery is what the incidents list is asked for: the filters of
+// ListIncidentRecords the page offers, and the page.
+type incidentsQuery struct {
+	Status, Impact, CreatedAfter, CreatedBefore, CreatedBy, Next string
+}
+
+func readIncidentsQuery(q url.Values) incidentsQuery {
+	return incidentsQuery{Status: q.Get("status"), Impact: q.Get("impact"), CreatedAfter: q.Get("after"),
+		CreatedBefore: q.Get("before"), CreatedBy: strings.TrimSpace(q.Get("by")), Next: q.Get("next")}
+}
+
+// values is the query of the list's page of q, next page token aside.
+func (q incidentsQuery) values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"status": q.Status, "impact": q.Impact, "after": q.CreatedAfter, "before": q.CreatedBefore, "by": q.CreatedBy} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+// formTime is the layout of the datetime-local inputs of the filters, read
+// as UTC.
+const formTime = "2006-01-02T15:04"
+
+// input is the ListIncidentRecords input of q, or a message saying what of
+// q is wrong.
+func (q incidentsQuery) input() (*model.ListIncidentRecordsInput, string) {
+	in := &model.ListIncidentRecordsInput{MaxResults: ptr(int32(50))}
+	if q.Status != "" {
+		in.Filters = append(in.Filters, model.Filter{Key: ptr("status"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{q.Status}}}})
+	}
+	if q.Impact != "" {
+		n, err := strconv.Atoi(q.Impact)
+		if err != nil {
+			return nil, "The impact is a number from 1 to 5."
+		}
+		in.Filters = append(in.Filters, model.Filter{Key: ptr("impact"), Condition: &model.Condition{Equals: &model.AttributeValueList{IntegerValues: []int32{int32(n)}}}})
+	}
+	for _, f := range []struct {
+		value  string
+		after  bool
+		saying string
+	}{{q.CreatedAfter, true, "created after"}, {q.CreatedBefore, false, "created before"}} {
+		if f.value == "" {
+			continue
+		}
+		t, err := time.Parse(formTime, f.value)
+		if err != nil {
+			return nil, "The time of \"" + f.saying + "\" is a date and time as YYYY-MM-DDTHH:MM (UTC)."
+		}
+		c := &model.Condition{Before: model.NewTimestamp(t)}
+		if f.after {
+			c = &model.Condition{After: model.NewTimestamp(t)}
+		}
+		in.Filters = append(in.Filters, model.Filter{Key: ptr("creationTime"), Condition: c})
+	}
+	if q.CreatedBy != "" {
+		in.Filters = append(in.Filters, model.Filter{Key: ptr("createdBy"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{q.CreatedBy}}}})
+	}
+	if q.Next != "" {
+		in.NextToken = &q.Next
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err.Error()
+	}
+	return in, ""
+}
+
+// incidentsState is what the incidents list shows of the store: a page of
+// ListIncidentRecords, and each open incident's chat channel.
+type incidentsState struct {
+	Records []model.IncidentRecordSummary
+	Chat    map[string][]string // by ARN, the chat channel's topics of open incidents
+	Next    string
+	Refused string
+	// Version is the live stream's version of the page (incidentsVersion).
+	Version string
+}
+
+// incidentsState reads a page of the list as the caller of ctx.
+func (c *Console) incidentsState(ctx context.Context, in *model.ListIncidentRecordsInput) (incidentsState, int) {
+	var st incidentsState
+	out, err := c.svc.ListIncidentRecords(ctx, in)
+	st.Version = c.listVersion(out, err)
+	if err != nil {
+		status, msg := c.errorMessage(err)
+		st.Refused = msg
+		return st, status
+	}
+	st.Records, st.Next = out.IncidentRecordSummaries, deref(out.NextToken)
+	// The summaries have no chat channel: the tiles read it from the
+	// record, for the open incidents only.
+	for _, rec := range st.Records {
+		if deref(rec.Status) != "OPEN" {
+			continue
+		}
+		got, err := c.svc.GetIncidentRecord(ctx, &model.GetIncidentRecordInput{Arn: rec.Arn})
+		if err != nil || got.IncidentRecord.ChatChannel == nil || len(got.IncidentRecord.ChatChannel.ChatbotSns) == 0 {
+			continue
+		}
+		if st.Chat == nil {
+			st.Chat = map[string][]string{}
+		}
+		st.Chat[deref(rec.Arn)] = got.IncidentRecord.ChatChannel.ChatbotSns
+	}
+	return st, http.StatusOK
 }
 
 // incidentsView is the incidents list: the open ones, then the resolved.
 type incidentsView struct {
+	incidentsQuery
 	Open, Resolved []model.IncidentRecordSummary
-	Status, Impact string
-	Next           string // the page token of the next page, if any
+	Chat           map[string][]string
+	NextPage       template.URL // the address of the next page, if any
 	Plans          []model.ResponsePlanSummary
 }
 
 // incidentsPage lists the account's incidents, open ones first as tiles,
-// filtered as ListIncidentRecords filters (status, impact), a page at a time.
+// filtered as ListIncidentRecords filters (status, impact, creation time,
+// created by), a page at a time.
 func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	q := r.URL.Query()
-	in := &model.ListIncidentRecordsInput{MaxResults: ptr(int32(50))}
-	v := incidentsView{Status: q.Get("status"), Impact: q.Get("impact")}
-	if v.Status != "" {
-		in.Filters = append(in.Filters, model.Filter{Key: ptr("status"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{v.Status}}}})
-	}
-	impact, ok := c.impact(w, r, s, v.Impact)
-	if !ok {
+	c.showIncidents(w, r, s, http.StatusOK, "")
+}
+
+// showIncidents renders the incidents list of r's query, with msg, the
+// refusal or failure of an action, above it when there is one.
+func (c *Console) showIncidents(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
+	q := readIncidentsQuery(r.URL.Query())
+	v := incidentsView{incidentsQuery: q}
+	page := &view{Title: "Incidents", Session: s, Notice: r.URL.Query().Get("done"), Data: &v}
+	in, bad := q.input()
+	if bad != "" {
+		page.Error = bad
+		c.render(w, http.StatusBadRequest, "incidents.html", page)
 		return
 	}
-	if impact != nil {
-		in.Filters = append(in.Filters, model.Filter{Key: ptr("impact"), Condition: &model.Condition{Equals: &model.AttributeValueList{IntegerValues: []int32{*impact}}}})
+	st, code := c.incidentsState(r.Context(), in)
+	page.Live = liveURL("incidents", r.URL.Query(), st.Version)
+	page.Error = joinMessages(msg, st.Refused)
+	if status == http.StatusOK {
+		status = code
 	}
-	if t := q.Get("next"); t != "" {
-		in.NextToken = &t
-	}
-	page := &view{Title: "Incidents", Session: s}
-	if err := in.Validate(); err != nil {
-		c.fail(w, r, s, http.StatusBadRequest, err.Error())
-		return
-	}
-	out, err := c.svc.ListIncidentRecords(r.Context(), in)
-	if err != nil {
-		status, msg := c.errorMessage(err)
-		page.Error, page.Data = msg, v
-		c.render(w, status, "incidents.html", page)
-		return
-	}
-	for _, rec := range out.IncidentRecordSummaries {
+	for _, rec := range st.Records {
 		if deref(rec.Status) == "OPEN" {
 			v.Open = append(v.Open, rec)
 		} else {
 			v.Resolved = append(v.Resolved, rec)
 		}
 	}
-	v.Next = deref(out.NextToken)
+	v.Chat = st.Chat
+	if st.Next != "" {
+		next := q.values()
+		next.Set("next", st.Next)
+		v.NextPage = template.URL(Path + "?" + next.Encode())
+	}
 	// The plans to start an incident from; a user who may not list them
 	// sees the list of incidents all the same.
 	if plans, err := c.svc.ListResponsePlans(r.Context(), &model.ListResponsePlansInput{}); err == nil {
 		v.Plans = plans.ResponsePlanSummaries
 	}
-	page.Data = v
-	c.render(w, http.StatusOK, "incidents.html", page)
+	c.render(w, status, "incidents.html", page)
+}
+
+func joinMessages(msgs ...string) string {
+	var out []string
+	for _, m := range msgs {
+		if m != "" {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// timelinePage is how many events a page of the timeline shows.
+const timelinePage = 20
+
+// incidentState is what an incident's page shows of the store, as its
+// summaries: the record, a page of the timeline (newest first), the newest
+// notes, the related items, the findings and the tags. Its version changes
+// with any change the page would show.
+type incidentState struct {
+	Record   *model.IncidentRecord
+	Events   []model.EventSummary
+	NextPage string
+	Notes    []model.EventSummary
+	Items    []model.RelatedItem
+	Findings []model.FindingSummary
+	Tags     map[string]string
+	// Refused is what the caller may not read, in the service's words.
+	Refused []string
+}
+
+// incidentState reads the incident arn as the caller of ctx, its timeline
+// from the page token events ("" for the newest). It returns the service's
+// error when the record itself cannot be read.
+func (c *Console) incidentState(ctx context.Context, arn, events string) (*incidentState, error) {
+	rec, err := c.svc.GetIncidentRecord(ctx, &model.GetIncidentRecordInput{Arn: &arn})
+	if err != nil {
+		return nil, err
+	}
+	st := &incidentState{Record: rec.IncidentRecord}
+	refuse := func(err error) {
+		_, msg := c.errorMessage(err)
+		st.Refused = append(st.Refused, msg)
+	}
+	in := &model.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: ptr("DESCENDING"), MaxResults: ptr(int32(timelinePage))}
+	if events != "" {
+		in.NextToken = &events
+	}
+	if out, err := c.svc.ListTimelineEvents(ctx, in); err == nil {
+		st.Events, st.NextPage = out.EventSummaries, deref(out.NextToken)
+	} else {
+		refuse(err)
+	}
+	notes := &model.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: ptr("DESCENDING"), MaxResults: ptr(int32(timelinePage)),
+		Filters: []model.Filter{{Key: ptr("eventType"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{"Note"}}}}}}
+	if out, err := c.svc.ListTimelineEvents(ctx, notes); err == nil {
+		st.Notes = out.EventSummaries
+	} else {
+		refuse(err)
+	}
+	if out, err := c.svc.ListRelatedItems(ctx, &model.ListRelatedItemsInput{IncidentRecordArn: &arn}); err == nil {
+		st.Items = out.RelatedItems
+	} else {
+		refuse(err)
+	}
+	if out, err := c.svc.ListIncidentFindings(ctx, &model.ListIncidentFindingsInput{IncidentRecordArn: &arn, MaxResults: ptr(int32(20))}); err == nil {
+		st.Findings = out.Findings
+	} else {
+		refuse(err)
+	}
+	if out, err := c.svc.ListTagsForResource(ctx, &model.ListTagsForResourceRequest{ResourceArn: &arn}); err == nil {
+		st.Tags = out.Tags
+	} else {
+		refuse(err)
+	}
+	return st, nil
 }
 
 // incidentView is an incident's page.
 type incidentView struct {
-	Record   *model.IncidentRecord
+	*incidentState
 	Events   []model.TimelineEvent
-	Items    []model.RelatedItem
-	Tags     map[string]string
-	NextPage string
+	Notes    []model.TimelineEvent
+	Findings []model.Finding
+	// ItemTypes are the types a related item may have.
+	ItemTypes []string
 }
+
+// itemTypes are the related items' types of the model, as the form offers them.
+var itemTypes = []string{"ANALYSIS", "INCIDENT", "METRIC", "PARENT", "ATTACHMENT", "OTHER", "AUTOMATION", "INVOLVED_RESOURCE", "TASK"}
 
 // incidentPage shows an incident: its banner, summary, a page of its
-// timeline (newest first), its notes, related items and properties.
+// timeline (newest first), its notes, related items, findings, properties
+// and tags, and the forms that change them.
 func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, s *session) {
-	arn := r.URL.Query().Get("arn")
-	page := &view{Title: "Incident", Session: s, Notice: r.URL.Query().Get("done")}
-	rec, err := c.svc.GetIncidentRecord(r.Context(), &model.GetIncidentRecordInput{Arn: &arn})
+	c.showIncident(w, r, s, r.URL.Query().Get("arn"), http.StatusOK, "")
+}
+
+// showIncident renders the page of the incident arn with msg, the refusal
+// or failure of an action, above it when there is one: a refused action
+// leaves the user on the page it was tried from.
+func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s *session, arn string, status int, msg string) {
+	q := r.URL.Query()
+	st, err := c.incidentState(r.Context(), arn, q.Get("events"))
 	if err != nil {
 		c.failWith(w, r, s, err)
 		return
 	}
-	v := incidentView{Record: rec.IncidentRecord}
-	page.Title = deref(rec.IncidentRecord.Title)
-	// What the user may not read is left out, and said so.
+	page := &view{Title: deref(st.Record.Title), Session: s, Notice: q.Get("done")}
+	lq := url.Values{"arn": {arn}}
+	if e := q.Get("events"); e != "" {
+		lq.Set("events", e)
+	}
+	page.Live = liveURL("incident", lq, version(st))
+	v := incidentView{incidentState: st, ItemTypes: itemTypes}
 	var refused []string
-	refuse := func(err error) {
-		_, msg := c.errorMessage(err)
-		refused = append(refused, msg)
-	}
-	in := &model.ListTimelineEventsInput{IncidentRecordArn: &arn, SortOrder: ptr("DESCENDING"), MaxResults: ptr(int32(20))}
-	if t := r.URL.Query().Get("events"); t != "" {
-		in.NextToken = &t
-	}
-	if events, err := c.svc.ListTimelineEvents(r.Context(), in); err == nil {
-		v.NextPage = deref(events.NextToken)
-		for _, e := range events.EventSummaries {
-			got, err := c.svc.GetTimelineEvent(r.Context(), &model.GetTimelineEventInput{IncidentRecordArn: &arn, EventId: e.EventId})
-			if err != nil {
-				refuse(err)
-				break
-			}
-			v.Events = append(v.Events, *got.Event)
+	// The events themselves, each read once for the timeline and the notes.
+	read := map[string]*model.TimelineEvent{}
+	get := func(id *string) *model.TimelineEvent {
+		if e, ok := read[deref(id)]; ok {
+			return e
 		}
-	} else {
-		refuse(err)
-	}
-	if items, err := c.svc.ListRelatedItems(r.Context(), &model.ListRelatedItemsInput{IncidentRecordArn: &arn}); err == nil {
-		v.Items = items.RelatedItems
-	} else {
-		refuse(err)
-	}
-	if tags, err := c.svc.ListTagsForResource(r.Context(), &model.ListTagsForResourceRequest{ResourceArn: &arn}); err == nil {
-		v.Tags = tags.Tags
-	} else {
-		refuse(err)
-	}
-	page.Error = strings.Join(refused, "\n")
-	page.Data = v
-	c.render(w, http.StatusOK, "incident.html", page)
-}
-
-// updateIncident changes an incident's title, impact, summary or status,
-// as UpdateIncidentRecord does, and goes back to its page.
-func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *session) {
-	arn := r.PostFormValue("arn")
-	in := &model.UpdateIncidentRecordInput{Arn: &arn, ClientToken: ptr(uuid.NewString())}
-	if v := r.PostFormValue("title"); v != "" {
-		in.Title = &v
-	}
-	if v, ok := r.PostForm["summary"]; ok {
-		in.Summary = &v[0]
-	}
-	var ok bool
-	if in.Impact, ok = c.impact(w, r, s, r.PostFormValue("impact")); !ok {
-		return
-	}
-	if v := r.PostFormValue("status"); v != "" {
-		in.Status = &v
-	}
-	c.act(w, r, s, in.Validate, func() (string, error) {
-		_, err := c.svc.UpdateIncidentRecord(r.Context(), in)
-		return arn, err
-	}, "Incident updated.")
-}
-
-// addNote adds an incident note: a timeline event of type Note.
-func (c *Console) addNote(w http.ResponseWriter, r *http.Request, s *session) {
-	arn := r.PostFormValue("arn")
-	text := strings.TrimSpace(r.PostFormValue("note"))
-	in := &model.CreateTimelineEventInput{IncidentRecordArn: &arn, EventType: ptr("Note"), EventData: &text,
-		EventTime: model.NewTimestamp(c.now()), ClientToken: ptr(uuid.NewString())}
-	c.act(w, r, s, in.Validate, func() (string, error) {
-		_, err := c.svc.CreateTimelineEvent(r.Context(), in)
-		return arn, err
-	}, "Note added.")
-}
-
-// startIncident starts an incident from a response plan, with the title
-// and impact of the form when given.
-func (c *Console) startIncident(w http.ResponseWriter, r *http.Request, s *session) {
-	in := &model.StartIncidentInput{ResponsePlanArn: ptr(r.PostFormValue("plan")), ClientToken: ptr(uuid.NewString())}
-	if v := strings.TrimSpace(r.PostFormValue("title")); v != "" {
-		in.Title = &v
-	}
-	var ok bool
-	if in.Impact, ok = c.impact(w, r, s, r.PostFormValue("impact")); !ok {
-		return
-	}
-	c.act(w, r, s, in.Validate, func() (string, error) {
-		out, err := c.svc.StartIncident(r.Context(), in)
+		got, err := c.svc.GetTimelineEvent(r.Context(), &model.GetTimelineEventInput{IncidentRecordArn: &arn, EventId: id})
 		if err != nil {
-			return "", err
+			_, m := c.errorMessage(err)
+			refused = append(refused, m)
+			read[deref(id)] = nil
+			return nil
 		}
-		return deref(out.IncidentRecordArn), nil
-	}, "Incident started.")
+		read[deref(id)] = got.Event
+		return got.Event
+	}
+	for _, e := range st.Events {
+		if got := get(e.EventId); got != nil {
+			v.Events = append(v.Events, *got)
+		}
+	}
+	for _, e := range st.Notes {
+		if got := get(e.EventId); got != nil {
+			v.Notes = append(v.Notes, *got)
+		}
+	}
+	if len(st.Findings) > 0 {
+		ids := make([]string, len(st.Findings))
+		for i, f := range st.Findings {
+			ids[i] = deref(f.Id)
+		}
+		if got, err := c.svc.BatchGetIncidentFindings(r.Context(), &model.BatchGetIncidentFindingsInput{IncidentRecordArn: &arn, FindingIds: ids}); err == nil {
+			v.Findings = got.Findings
+		} else {
+			_, m := c.errorMessage(err)
+			refused = append(refused, m)
+		}
+	}
+	page.Error = joinMessages(dedupe(append(append([]string{msg}, st.Refused...), refused...))...)
+	page.Data = v
+	c.render(w, status, "incident.html", page)
 }
 
-// act validates and runs an action on an incident, which run returns,
-// then shows the incident's page (POST, redirect, GET), or the refusal.
-func (c *Console) act(w http.ResponseWriter, r *http.Request, s *session, validate func() error, run func() (arn string, err error), done string) {
-	if err := validate(); err != nil {
-		c.fail(w, r, s, http.StatusBadRequest, err.Error())
-		return
+// dedupe is msgs without repeats, in their order.
+func dedupe(msgs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
 	}
-	arn, err := run()
-	if err != nil {
-		c.failWith(w, r, s, err)
-		return
-	}
-	http.Redirect(w, r, fmt.Sprintf("%sincident?arn=%s&done=%s", Path, url.QueryEscape(arn), url.QueryEscape(done)), http.StatusSeeOther)
-}
-
-// impact reads an impact of a form or query, "" for none; it answers the
-// request itself, and returns false, when v is no number.
-func (c *Console) impact(w http.ResponseWriter, r *http.Request, s *session, v string) (*int32, bool) {
-	if v == "" {
-		return nil, true
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		c.fail(w, r, s, http.StatusBadRequest, "The impact is a number from 1 to 5.")
-		return nil, false
-	}
-	return ptr(int32(n)), true
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }
