@@ -103,7 +103,12 @@ func (d directoryKeys) LookupKey(ctx context.Context, id string) (restjson.Key, 
 func auditor(log *slog.Logger, m *metrics.Metrics) func(ctx context.Context, d service.Decision) {
 	return func(ctx context.Context, d service.Decision) {
 		m.ObserveDecision(d.Action, d.Allowed, d.Reason)
-		if !log.Enabled(ctx, slog.LevelInfo) {
+		c, _ := domain.CallerFrom(ctx)
+		level := slog.LevelInfo
+		if c.Refresh && d.Allowed {
+			level = slog.LevelDebug
+		}
+		if !log.Enabled(ctx, level) {
 			return
 		}
 		decision, statement := "deny", d.Statement
@@ -118,12 +123,8 @@ func auditor(log *slog.Logger, m *metrics.Metrics) func(ctx context.Context, d s
 		case d.Policy != "":
 			statement = d.Policy + " " + d.Statement
 		}
-		var requestID string
-		if c, ok := domain.CallerFrom(ctx); ok {
-			requestID = c.RequestID
-		}
-		log.LogAttrs(ctx, slog.LevelInfo, "authorization",
-			slog.String("request_id", requestID), slog.String("principal", d.Principal),
+		log.LogAttrs(ctx, level, "authorization",
+			slog.String("request_id", c.RequestID), slog.String("principal", d.Principal),
 			slog.String("action", d.Action), slog.String("resource", d.Resource),
 			slog.String("decision", decision), slog.String("reason", d.Reason),
 			slog.String("statement", statement))

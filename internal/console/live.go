@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
 )
 
@@ -77,6 +78,10 @@ func (c *Console) listVersion(out *model.ListIncidentRecordsOutput, err error) s
 // (format=json): {"version": "…"}.
 func (c *Console) live(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
+	// Its reads repeat the page's, which were audited.
+	caller, _ := domain.CallerFrom(r.Context())
+	caller.Refresh = true
+	ctx := domain.WithCaller(r.Context(), caller)
 	read := c.liveReader(q)
 	if read == nil {
 		http.Error(w, "No such live page.", http.StatusBadRequest)
@@ -84,7 +89,7 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	if q.Get("format") == "json" {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"version": read(r.Context())})
+		json.NewEncoder(w).Encode(map[string]string{"version": read(ctx)})
 		return
 	}
 	if !c.streams.acquire() {
@@ -132,7 +137,7 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request, s *session) {
 			send("event: signed-out\ndata: \n\n")
 			return
 		}
-		if v := read(r.Context()); v != seen {
+		if v := read(ctx); v != seen {
 			seen = v
 			if !send("event: change\ndata: " + v + "\n\n") {
 				return

@@ -108,8 +108,13 @@ func TestLiveIncidentPageSeesChangesMadeElsewhere(t *testing.T) {
 	if e := st.next(3 * time.Second); e != "ready" {
 		t.Fatalf("the stream began with %q", e)
 	}
+	audited := strings.Count(s.Log.String(), "msg=authorization")
 	if e := st.next(2500 * time.Millisecond); e != "" {
 		t.Fatalf("an unchanged page's stream sent %q", e)
+	}
+	// Its reads, which repeat the page's, are not logged at info level.
+	if n := strings.Count(s.Log.String(), "msg=authorization"); n != audited {
+		t.Errorf("the stream's reads logged %d authorization lines at info level", n-audited)
 	}
 	a := s.A()
 	for name, change := range map[string]func() error{

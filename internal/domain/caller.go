@@ -19,6 +19,12 @@ type Caller struct {
 	SecureTransport bool
 	UserAgent       string // its User-Agent header
 	RequestID       string // the x-amzn-RequestId of its answer
+
+	// Refresh marks a request that repeats, unattended, reads made and
+	// audited already: the web console's live pages reading their data
+	// again every second. Its decisions are counted as any other; those
+	// that allow are logged at debug level, not info.
+	Refresh bool
 }
 
 type callerKey struct{}
