@@ -95,8 +95,10 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 // sees them, with the real binary at its default log level, over the
 // 1,000,000 records of seedIncidents: the incidents list (its first page,
 // 50 records, open ones as tiles) and the page of an incident of 10,000
-// timeline events (its newest 20, its newest 20 notes). It reports each
-// page's latency, as the client measures it over loopback, and its size.
+// timeline events (its newest 20, its newest 20 notes), and the insights
+// (their first computation alone, then the page as it is kept). It reports
+// each page's latency, as the client measures it over loopback, and its
+// size.
 // INCIDENTD_BENCH_RECORDS changes the count of records.
 func BenchmarkConsolePages1M(b *testing.B) {
 	n := 1_000_000
@@ -128,9 +130,18 @@ func BenchmarkConsolePages1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	resp.Body.Close()
+	// The insights of the account read up to 100,000 records of the last
+	// 91 days and all open ones (up to 100,000) once, then keep them 30 s:
+	// the first request is timed alone.
+	t0 := time.Now()
+	if status, body := get("/console/insights.json"); status != http.StatusOK {
+		b.Fatalf("insights: %d\n%s", status, body)
+	}
+	b.ReportMetric(float64(time.Since(t0).Milliseconds()), "insights-first-ms")
 	for _, page := range []struct{ name, path, want string }{
 		{"incidents", "/console/", "Checkout is down"},
 		{"incident", "/console/incident?arn=" + url.QueryEscape(consoleBenchIncident), "Step 9999:"},
+		{"insights", "/console/insights", "Time to resolve"},
 	} {
 		b.Run(page.name, func(b *testing.B) {
 			var lat []time.Duration

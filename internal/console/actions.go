@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -49,13 +51,13 @@ func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *sess
 		in.Status = &v
 	}
 	if v, ok := field("targets"); ok {
-		in.NotificationTargets = []model.NotificationTargetItem{}
-		for _, t := range splitLines(v) {
-			in.NotificationTargets = append(in.NotificationTargets, model.NotificationTargetItem{SnsTopicArn: ptr(t)})
-		}
+		topics := topicList(v)
+		in.NotificationTargets = targetItems(topics)
+		bad = joinMessages(bad, checkTopics("notification targets", topics))
 	}
 	if v, ok := field("chat"); ok {
 		in.ChatChannel = chatChannel(v)
+		bad = joinMessages(bad, checkTopics("chat channel's topics", in.ChatChannel.ChatbotSns))
 	}
 	if bad == "" && in.Title == nil && in.Summary == nil && in.Impact == nil && in.Status == nil && in.NotificationTargets == nil && in.ChatChannel == nil {
 		// Nothing changed: no call, so no update event either.
@@ -71,11 +73,57 @@ func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *sess
 // chatChannel is the chat channel of a form's text: its SNS topics, one a
 // line, or the empty channel when there is none.
 func chatChannel(text string) *model.ChatChannel {
-	topics := splitLines(text)
+	topics := topicList(text)
 	if len(topics) == 0 {
 		return &model.ChatChannel{Empty: &model.EmptyChatChannel{}}
 	}
 	return &model.ChatChannel{ChatbotSns: topics}
+}
+
+// topicList is the topics of a text area, one a line; the word "none"
+// alone stands for none.
+func topicList(text string) []string {
+	topics := splitLines(text)
+	if len(topics) == 1 && strings.EqualFold(topics[0], "none") {
+		return nil
+	}
+	return topics
+}
+
+// topicsOf is the SNS topics of notification targets.
+func topicsOf(ts []model.NotificationTargetItem) []string {
+	var out []string
+	for _, t := range ts {
+		if t.SnsTopicArn != nil {
+			out = append(out, *t.SnsTopicArn)
+		}
+	}
+	return out
+}
+
+// targetItems is the notification targets of topics.
+func targetItems(topics []string) []model.NotificationTargetItem {
+	out := []model.NotificationTargetItem{}
+	for _, t := range topics {
+		out = append(out, model.NotificationTargetItem{SnsTopicArn: ptr(t)})
+	}
+	return out
+}
+
+// topicRE is an SNS topic's ARN.
+var topicRE = regexp.MustCompile(`^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$`)
+
+// checkTopics says which of topics is no SNS topic's ARN, or "". The model
+// takes any ARN as a notification target and any string as a chat
+// channel's topic; the form's users mean SNS topics, and a typo would
+// otherwise be found only when a notification fails.
+func checkTopics(what string, topics []string) string {
+	for _, t := range topics {
+		if !topicRE.MatchString(t) {
+			return "The " + what + " are SNS topic ARNs (arn:aws:sns:REGION:ACCOUNT:TOPIC), one a line: " + strconv.Quote(t) + " is not one."
+		}
+	}
+	return ""
 }
 
 // formText is the text of a text area, its lines ended as the API's

@@ -93,6 +93,17 @@ func notice(text string) chromedp.Action[chromedp.Void] {
 	return chromedp.WaitVisible(chromedp.Search(`//div[@class="notice" and contains(., "` + text + `")]`))
 }
 
+// view saves a screenshot of what the tab shows, as name.png.
+func view(dir, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		png, err := chromedp.CaptureScreenshot()(ctx, t)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	})
+}
+
 // TestInABrowser drives the console in headless Chromium: sign in, start an
 // incident from a plan, change its impact, add and edit a note, add a
 // related item, resolve it; a second session sees each change without a
@@ -127,6 +138,7 @@ func TestInABrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#items form[action="/console/incident/item/add"] button`)),
 		notice("Related item added."),
 		shot(dir, "incident"),
+		view(dir, "incident-top"),
 	)
 	if err != nil {
 		t.Fatalf("the browser: %v", err)

@@ -79,8 +79,8 @@ func New(svc *service.Service, store domain.Store, log *slog.Logger, region stri
 		now = time.Now
 	}
 	c := &Console{svc: svc, store: store, log: log, now: now, region: region, mux: http.NewServeMux(),
-		pages:    template.Must(template.New("").Funcs(funcs).ParseFS(assets, "templates/*.html")),
 		livePoll: time.Second, streams: counter{n: make(chan struct{}, maxStreams)}, closing: make(chan struct{})}
+	c.pages = template.Must(template.New("").Funcs(c.funcs()).ParseFS(assets, "templates/*.html"))
 	// Five attempts at once, then one a minute, per address and per user.
 	c.logins.limit = rate.Every(time.Minute)
 	c.logins.burst = 5
@@ -295,6 +295,10 @@ func (c *Console) errorMessage(err error) (int, string) {
 		return http.StatusNotFound, notFound.Message
 	case errors.As(err, &conflict):
 		return http.StatusConflict, conflict.Message
+	case errors.Is(err, context.Canceled):
+		// The browser went away (a page left, a stream closed): no one
+		// reads the answer, and it is no fault of the server's.
+		return http.StatusServiceUnavailable, "The request was cancelled."
 	}
 	c.log.Error("console", "error", err)
 	return http.StatusInternalServerError, "Something went wrong on the server; it is logged."

@@ -169,7 +169,7 @@ func TestNotificationTargetsAndChatChannel(t *testing.T) {
 	}
 	// A topic the API refuses is refused on the page, and changes nothing.
 	p = b.post(consolePath+"incident/update", url.Values{"csrf": {token}, "arn": {incident}, "targets": {"not an ARN"}})
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "snsTopicArn") {
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "The notification targets are SNS topic ARNs") {
 		t.Errorf("a bad topic: %d\n%s", p.status, p.body)
 	}
 	if r := read(); len(r.NotificationTargets) != 0 {

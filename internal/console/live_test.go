@@ -22,7 +22,7 @@ import (
 	"github.com/incidentd/incidentd/internal/testserver"
 )
 
-var liveRE = regexp.MustCompile(`<main data-live="([^"]+)"`)
+var liveRE = regexp.MustCompile(`<main id="content" data-live="([^"]+)"`)
 
 // liveURL is the address of a page's live stream.
 func liveURL(t *testing.T, p page) string {

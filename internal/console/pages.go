@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,7 +17,8 @@ import (
 	"github.com/incidentd/incidentd/internal/model"
 )
 
-// funcs are the templates' helpers.
+// funcs are the templates' helpers, but for those of a Console's clock
+// (Console.funcs).
 var funcs = template.FuncMap{
 	"time": func(t *model.Timestamp) string {
 		if t == nil {
@@ -44,16 +46,6 @@ var funcs = template.FuncMap{
 	},
 	// list is the impacts, 1 (critical) to 5 (no impact).
 	"list": func() []int32 { return []int32{1, 2, 3, 4, 5} },
-	"since": func(from, to *model.Timestamp) string {
-		if from == nil {
-			return ""
-		}
-		end := time.Now()
-		if to != nil {
-			end = to.Time()
-		}
-		return duration(end.Sub(from.Time()))
-	},
 	// lines joins a list one item a line, as the forms' text areas take it.
 	"lines":    func(v []string) string { return strings.Join(v, "\n") },
 	"custom":   isCustom,
@@ -76,15 +68,7 @@ var funcs = template.FuncMap{
 		_, s := itemKind(v)
 		return s
 	},
-	"targets": func(ts []model.NotificationTargetItem) []string {
-		var out []string
-		for _, t := range ts {
-			if t.SnsTopicArn != nil {
-				out = append(out, *t.SnsTopicArn)
-			}
-		}
-		return out
-	},
+	"targets": topicsOf,
 }
 
 // duration is d as a reader says it: "less than a minute", "25m",
@@ -114,6 +98,23 @@ func planARN(record *string) string {
 		return ""
 	}
 	return prefix + ":response-plan/" + name
+}
+
+// funcs are the templates' helpers: funcs, and since, the time from a
+// time to another or, when that is nil, to now.
+func (c *Console) funcs() template.FuncMap {
+	fm := maps.Clone(funcs)
+	fm["since"] = func(from, to *model.Timestamp) string {
+		if from == nil {
+			return ""
+		}
+		end := c.now()
+		if to != nil {
+			end = to.Time()
+		}
+		return duration(end.Sub(from.Time()))
+	}
+	return fm
 }
 
 // isCustom reports whether an event of type t was added by a user (a

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents"
 	"github.com/aws/aws-sdk-go-v2/service/ssmincidents/types"
 	"github.com/incidentd/incidentd/internal/app"
@@ -844,47 +842,16 @@ func TestClientTokenConcurrentDuplicates(t *testing.T) {
 	}
 }
 
-// idemClock is a settable clock.
-type idemClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *idemClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *idemClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
-func (c *idemClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
-// idemClockSigner signs with the official SigV4 signer at the time of a
-// clock instead of the SDK's.
-type idemClockSigner struct {
-	clock  *idemClock
-	signer *v4.Signer
-}
-
-func (s idemClockSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, optFns ...func(*v4.SignerOptions)) error {
-	return s.signer.SignHTTP(ctx, creds, r, payloadHash, service, region, s.clock.Now(), optFns...)
-}
-
 // idemStartWithClock starts a server whose clock is clock and returns it
 // with an account A client that signs at that clock.
-func idemStartWithClock(t *testing.T, clock *idemClock) (*testserver.Server, *ssmincidents.Client) {
+func idemStartWithClock(t *testing.T, clock *testserver.Clock) (*testserver.Server, *ssmincidents.Client) {
 	srv := testserver.Start(t, func(c *app.Config) { c.Now = clock.Now })
-	c := srv.A(func(o *ssmincidents.Options) { o.HTTPSignerV4 = idemClockSigner{clock: clock, signer: v4.NewSigner()} })
+	c := srv.A(clock.Signs)
 	return srv, c
 }
 
 func TestClientTokenExpires(t *testing.T) {
-	clock := &idemClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := testserver.NewClock(time.Now().UTC().Truncate(time.Second))
 	_, c := idemStartWithClock(t, clock)
 	setUp(t, c)
 	plan := createPlan(t, c, "expiry")
@@ -924,7 +891,7 @@ func TestClientTokenExpires(t *testing.T) {
 
 func TestPurgeIdempotencyRecords(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
-	clock := &idemClock{now: t0}
+	clock := testserver.NewClock(t0)
 	srv, c := idemStartWithClock(t, clock)
 	// The SDK fills in a token for both calls: two remembered requests.
 	setUp(t, c)
