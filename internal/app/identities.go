@@ -105,7 +105,7 @@ func auditor(log *slog.Logger, m *metrics.Metrics) func(ctx context.Context, d s
 		m.ObserveDecision(d.Action, d.Allowed, d.Reason)
 		c, _ := domain.CallerFrom(ctx)
 		level := slog.LevelInfo
-		if c.Refresh && d.Allowed {
+		if c.Refresh {
 			level = slog.LevelDebug
 		}
 		if !log.Enabled(ctx, level) {

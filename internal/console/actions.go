@@ -26,36 +26,38 @@ import (
 // meanwhile in the other fields.
 func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *session) {
 	arn := r.PostFormValue("arn")
-	in := &model.UpdateIncidentRecordInput{Arn: &arn, ClientToken: ptr(uuid.NewString())}
-	field := func(name string) (string, bool) {
+	in := &model.UpdateIncidentRecordInput{Arn: &arn, ClientToken: clientToken(r)}
+	// lines compares lists of topics, one a line, text the rest.
+	lines := func(v string) string { return strings.Join(topicList(v), "\n") }
+	field := func(name string, norm func(string) string) (string, bool) {
 		v, ok := r.PostForm[name]
 		if !ok {
 			return "", false
 		}
-		if was, ok := r.PostForm[name+"_was"]; ok && strings.Join(splitLines(was[0]), "\n") == strings.Join(splitLines(v[0]), "\n") {
+		if was, ok := r.PostForm[name+"_was"]; ok && norm(was[0]) == norm(v[0]) {
 			return "", false
 		}
 		return strings.ReplaceAll(v[0], "\r\n", "\n"), true
 	}
-	if v, ok := field("title"); ok {
+	if v, ok := field("title", formText); ok {
 		in.Title = ptr(strings.TrimSpace(v))
 	}
-	if v, ok := field("summary"); ok {
+	if v, ok := field("summary", formText); ok {
 		in.Summary = &v
 	}
 	var bad string
-	if v, ok := field("impact"); ok {
+	if v, ok := field("impact", formText); ok {
 		in.Impact, bad = formImpact(v)
 	}
 	if v := r.PostFormValue("status"); v != "" {
 		in.Status = &v
 	}
-	if v, ok := field("targets"); ok {
+	if v, ok := field("targets", lines); ok {
 		topics := topicList(v)
 		in.NotificationTargets = targetItems(topics)
 		bad = joinMessages(bad, checkTopics("notification targets", topics))
 	}
-	if v, ok := field("chat"); ok {
+	if v, ok := field("chat", lines); ok {
 		in.ChatChannel = chatChannel(v)
 		bad = joinMessages(bad, checkTopics("chat channel's topics", in.ChatChannel.ChatbotSns))
 	}
@@ -68,6 +70,17 @@ func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *sess
 		_, err := c.svc.UpdateIncidentRecord(r.Context(), in)
 		return arn, err
 	}, "Incident updated.")
+}
+
+// clientToken is the clientToken of an action: the form's, made when the
+// page was rendered, so that a form sent twice (a double click, a resend
+// after a lost answer) acts once, as the API's idempotency has it; a new
+// one when the form has none.
+func clientToken(r *http.Request) *string {
+	if t := r.PostFormValue("token"); t != "" && len(t) <= 64 {
+		return &t
+	}
+	return ptr(uuid.NewString())
 }
 
 // chatChannel is the chat channel of a form's text: its SNS topics, one a
@@ -148,7 +161,7 @@ func (c *Console) addNote(w http.ResponseWriter, r *http.Request, s *session) {
 	arn := r.PostFormValue("arn")
 	text := formText(r.PostFormValue("note"))
 	in := &model.CreateTimelineEventInput{IncidentRecordArn: &arn, EventType: ptr("Note"), EventData: &text,
-		EventTime: model.NewTimestamp(c.now()), ClientToken: ptr(uuid.NewString())}
+		EventTime: model.NewTimestamp(c.now()), ClientToken: clientToken(r)}
 	c.onIncident(w, r, s, arn, "", in.Validate, func() (string, error) {
 		_, err := c.svc.CreateTimelineEvent(r.Context(), in)
 		return arn, err
@@ -160,7 +173,7 @@ func (c *Console) updateEvent(w http.ResponseWriter, r *http.Request, s *session
 	arn := r.PostFormValue("arn")
 	text := formText(r.PostFormValue("data"))
 	in := &model.UpdateTimelineEventInput{IncidentRecordArn: &arn, EventId: ptr(r.PostFormValue("event")), EventData: &text,
-		ClientToken: ptr(uuid.NewString())}
+		ClientToken: clientToken(r)}
 	c.onIncident(w, r, s, arn, "", in.Validate, func() (string, error) {
 		_, err := c.svc.UpdateTimelineEvent(r.Context(), in)
 		return arn, err
@@ -210,7 +223,7 @@ func (c *Console) removeItem(w http.ResponseWriter, r *http.Request, s *session)
 func (c *Console) updateItems(w http.ResponseWriter, r *http.Request, s *session, add bool) {
 	arn := r.PostFormValue("arn")
 	id, bad := itemIdentifier(r)
-	in := &model.UpdateRelatedItemsInput{IncidentRecordArn: &arn, ClientToken: ptr(uuid.NewString()), RelatedItemsUpdate: &model.RelatedItemsUpdate{}}
+	in := &model.UpdateRelatedItemsInput{IncidentRecordArn: &arn, ClientToken: clientToken(r), RelatedItemsUpdate: &model.RelatedItemsUpdate{}}
 	done := "Related item removed."
 	if add {
 		item := &model.RelatedItem{Identifier: id}
@@ -230,7 +243,7 @@ func (c *Console) updateItems(w http.ResponseWriter, r *http.Request, s *session
 // startIncident starts an incident from a response plan, with the title
 // and impact of the form when given.
 func (c *Console) startIncident(w http.ResponseWriter, r *http.Request, s *session) {
-	in := &model.StartIncidentInput{ResponsePlanArn: ptr(r.PostFormValue("plan")), ClientToken: ptr(uuid.NewString())}
+	in := &model.StartIncidentInput{ResponsePlanArn: ptr(r.PostFormValue("plan")), ClientToken: clientToken(r)}
 	if v := strings.TrimSpace(r.PostFormValue("title")); v != "" {
 		in.Title = &v
 	}

@@ -115,9 +115,9 @@ func (c *Console) routes() {
 	c.mux.Handle("POST "+Path+"start", c.signedIn(c.startIncident))
 	c.planRoutes()
 	c.insightRoutes()
-	c.mux.HandleFunc(Path, func(w http.ResponseWriter, r *http.Request) {
-		c.fail(w, r, nil, http.StatusNotFound, "There is no such page.")
-	})
+	c.mux.Handle(Path, c.signedIn(func(w http.ResponseWriter, r *http.Request, s *session) {
+		c.fail(w, r, s, http.StatusNotFound, "There is no such page.")
+	}))
 }
 
 // session is a signed-in request's session and identity.
@@ -140,6 +140,11 @@ func (c *Console) signedIn(h func(w http.ResponseWriter, r *http.Request, s *ses
 			return
 		}
 		if s == nil {
+			if r.URL.Path == Path+"live" {
+				// A live page's script reloads the page on this.
+				http.Error(w, "Your session has ended: sign in again.", http.StatusUnauthorized)
+				return
+			}
 			if r.Method != http.MethodGet {
 				c.fail(w, r, nil, http.StatusForbidden, "Your session has ended: sign in again.")
 				return
@@ -222,21 +227,51 @@ type limiters struct {
 	m     map[string]*rate.Limiter
 }
 
-// maxLimiters bounds the buckets kept; past it, they start again.
+// maxLimiters bounds the buckets kept. Past it, the buckets that have
+// filled up again, which a new one would equal, are dropped; when none
+// has, a new key is refused until one has: a flood of addresses or names
+// slows sign-in, and never resets the bucket of a user under attack.
 const maxLimiters = 10000
 
 func (l *limiters) allow(now time.Time, key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) >= maxLimiters {
+	if l.m == nil {
 		l.m = map[string]*rate.Limiter{}
 	}
 	lim, ok := l.m[key]
 	if !ok {
+		if len(l.m) >= maxLimiters {
+			for k, b := range l.m {
+				if b.TokensAt(now) >= float64(l.burst) {
+					delete(l.m, k)
+				}
+			}
+			if len(l.m) >= maxLimiters {
+				return false
+			}
+		}
 		lim = rate.NewLimiter(l.limit, l.burst)
 		l.m[key] = lim
 	}
 	return lim.AllowN(now, 1)
+}
+
+// notices are the notices a page shows when the redirect of an action asks
+// for one (done=…): only these, so that a link cannot make a page say
+// something of its own.
+var notices = map[string]bool{
+	"Incident started.": true, "Incident updated.": true, "Nothing to change.": true, "Note added.": true,
+	"Event changed.": true, "Event deleted.": true, "Related item added.": true, "Related item removed.": true,
+	"Response plan created.": true, "Response plan updated.": true, "Response plan deleted.": true,
+}
+
+// notice is the notice r asks for, if it is one of notices.
+func notice(r *http.Request) string {
+	if d := r.URL.Query().Get("done"); notices[d] {
+		return d
+	}
+	return ""
 }
 
 // view is what every page template gets.
@@ -247,7 +282,11 @@ type view struct {
 	Error   string // a refusal or failure to show above the page
 	Notice  string
 	Live    string // the address of the page's live stream, if it has one
-	Data    any
+	// Page is the address of the page as a GET, which the script fetches
+	// for a live page: a page shown for a refused form is at the form's
+	// address.
+	Page string
+	Data any
 }
 
 // render writes page with status.

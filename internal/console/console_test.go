@@ -179,7 +179,7 @@ func TestSignInListUpdateNoteAndSignOut(t *testing.T) {
 	}
 
 	p = b.post(consolePath+"incident/update", url.Values{"csrf": {token}, "arn": {incident}, "status": {"RESOLVED"}})
-	if p.status != 200 || !strings.Contains(p.body, "RESOLVED") || !strings.Contains(p.body, "Reopen") {
+	if p.status != 200 || !strings.Contains(p.body, `<strong class="status">RESOLVED</strong>`) || !strings.Contains(p.body, "Reopen") {
 		t.Fatalf("resolve: %d\n%s", p.status, p.body)
 	}
 	p = b.post(consolePath+"logout", url.Values{"csrf": {token}})

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -51,7 +52,7 @@ func TestRelatedItemsAddAndRemove(t *testing.T) {
 	}
 	// A value the API refuses is refused the same way, on the incident's page.
 	p = b.post(consolePath+"incident/item/add", url.Values{"csrf": {token}, "arn": {incident}, "type": {"NOT_A_TYPE"}, "kind": {"url"}, "value": {"https://x"}})
-	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "type") || !strings.Contains(p.body, `id="banner"`) {
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "relatedItemsUpdate.itemToAdd.identifier.type") || !strings.Contains(p.body, `id="banner"`) {
 		t.Errorf("an item of no type: %d\n%s", p.status, p.body)
 	}
 	p = b.post(consolePath+"incident/item/remove", url.Values{"csrf": {token}, "arn": {incident}, "type": {"METRIC"}, "kind": {"url"}, "value": {dashboard}})
@@ -221,4 +222,41 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestOpenIncidentsComeFirstWhateverTheirAge: an open incident is a tile
+// even when more than a page of newer incidents, all resolved, came after
+// it.
+func TestOpenIncidentsComeFirstWhateverTheirAge(t *testing.T) {
+	s, old := world(t)
+	a := s.A()
+	plans, err := a.ListResponsePlans(ctx, &ssmincidents.ListResponsePlansInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 55 {
+		started, err := a.StartIncident(ctx, &ssmincidents.StartIncidentInput{ResponsePlanArn: plans.ResponsePlanSummaries[0].Arn, Title: aws.String(fmt.Sprintf("Resolved %d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.UpdateIncidentRecord(ctx, &ssmincidents.UpdateIncidentRecordInput{Arn: started.IncidentRecordArn, Status: types.IncidentRecordStatusResolved}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBrowser(t, s)
+	list := b.signIn("responder", password)
+	open, _, _ := strings.Cut(list.body, `id="resolved"`)
+	if !strings.Contains(open, strings.ToLower(url.QueryEscape(old))) {
+		t.Fatalf("the open incident, older than 55 resolved ones, is not a tile:\n%s", list.body)
+	}
+	if strings.Count(list.body, "Resolved ") < 50 || !strings.Contains(list.body, "More resolved incidents") {
+		t.Errorf("the resolved table does not hold a page of 50 and a link to the next")
+	}
+	// The filter on status shows one listing.
+	if p := b.get(consolePath + "?status=RESOLVED"); strings.Contains(p.body, `id="open"`) || !strings.Contains(p.body, `id="resolved"`) {
+		t.Errorf("status=RESOLVED shows the open incidents")
+	}
+	if p := b.get(consolePath + "?status=OPEN"); !strings.Contains(p.body, `id="open"`) || strings.Contains(p.body, `id="resolved"`) {
+		t.Errorf("status=OPEN shows the resolved incidents")
+	}
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/incidentd/incidentd/internal/domain"
-	"github.com/incidentd/incidentd/internal/model"
 )
 
 // The live pages. An incident's page and the incidents list carry the
@@ -50,28 +50,13 @@ func (c *Console) liveReader(q url.Values) func(ctx context.Context) string {
 			return version(st)
 		}
 	case "incidents":
-		in, bad := readIncidentsQuery(q).input()
+		open, resolved, bad := readIncidentsQuery(q).inputs()
 		if bad != "" {
 			return nil
 		}
-		return func(ctx context.Context) string { return c.incidentsVersion(ctx, in) }
+		return func(ctx context.Context) string { return version(c.incidentsState(ctx, open, resolved)) }
 	}
 	return nil
-}
-
-// incidentsVersion is the version of a page of the incidents list: of its
-// summaries, so that the stream reads one page of ListIncidentRecords.
-func (c *Console) incidentsVersion(ctx context.Context, in *model.ListIncidentRecordsInput) string {
-	return c.listVersion(c.svc.ListIncidentRecords(ctx, in))
-}
-
-// listVersion is the version of a page of ListIncidentRecords, or of its error.
-func (c *Console) listVersion(out *model.ListIncidentRecordsOutput, err error) string {
-	if err != nil {
-		_, msg := c.errorMessage(err)
-		return version("error: " + msg)
-	}
-	return version(out)
 }
 
 // live serves a page's live stream, or its version as JSON
@@ -83,7 +68,7 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request, s *session) {
 	caller.Refresh = true
 	ctx := domain.WithCaller(r.Context(), caller)
 	read := c.liveReader(q)
-	if read == nil {
+	if read == nil || !versionRE.MatchString(q.Get("v")) {
 		http.Error(w, "No such live page.", http.StatusBadRequest)
 		return
 	}
@@ -151,6 +136,9 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 }
+
+// versionRE is a version as version writes it.
+var versionRE = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
 // counter bounds how many of something run at once.
 type counter struct{ n chan struct{} }

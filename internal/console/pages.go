@@ -5,15 +5,20 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/incidentd/incidentd/internal/domain"
 	"github.com/incidentd/incidentd/internal/model"
 )
 
@@ -47,8 +52,10 @@ var funcs = template.FuncMap{
 	// list is the impacts, 1 (critical) to 5 (no impact).
 	"list": func() []int32 { return []int32{1, 2, 3, 4, 5} },
 	// lines joins a list one item a line, as the forms' text areas take it.
-	"lines":    func(v []string) string { return strings.Join(v, "\n") },
-	"custom":   isCustom,
+	"lines":  func(v []string) string { return strings.Join(v, "\n") },
+	"custom": isCustom,
+	// token is a new clientToken for a form (clientToken).
+	"token":    uuid.NewString,
 	"describe": describe,
 	"plan":     planARN,
 	// dict makes a map of its arguments, key, value, …, for a template
@@ -69,6 +76,13 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"targets": topicsOf,
+	// chatText is a chat channel's topics, one a line.
+	"chatText": func(c *model.ChatChannel) string {
+		if c == nil {
+			return ""
+		}
+		return strings.Join(c.ChatbotSns, "\n")
+	},
 }
 
 // duration is d as a reader says it: "less than a minute", "25m",
@@ -165,17 +179,19 @@ func cloneValues(q url.Values) url.Values {
 }
 
 // incidentsQuery is what the incidents list is asked for: the filters of
-// ListIncidentRecords the page offers, and the page.
+// ListIncidentRecords the page offers, and the page of each of its two
+// listings (the open incidents, the resolved ones).
 type incidentsQuery struct {
-	Status, Impact, CreatedAfter, CreatedBefore, CreatedBy, Next string
+	Status, Impact, CreatedAfter, CreatedBefore, CreatedBy string
+	OpenNext, Next                                         string
 }
 
 func readIncidentsQuery(q url.Values) incidentsQuery {
 	return incidentsQuery{Status: q.Get("status"), Impact: q.Get("impact"), CreatedAfter: q.Get("after"),
-		CreatedBefore: q.Get("before"), CreatedBy: strings.TrimSpace(q.Get("by")), Next: q.Get("next")}
+		CreatedBefore: q.Get("before"), CreatedBy: strings.TrimSpace(q.Get("by")), OpenNext: q.Get("opennext"), Next: q.Get("next")}
 }
 
-// values is the query of the list's page of q, next page token aside.
+// values is the query of the list's page of q, the pages' tokens aside.
 func (q incidentsQuery) values() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"status": q.Status, "impact": q.Impact, "after": q.CreatedAfter, "before": q.CreatedBefore, "by": q.CreatedBy} {
@@ -190,19 +206,23 @@ func (q incidentsQuery) values() url.Values {
 // as UTC.
 const formTime = "2006-01-02T15:04"
 
-// input is the ListIncidentRecords input of q, or a message saying what of
-// q is wrong.
-func (q incidentsQuery) input() (*model.ListIncidentRecordsInput, string) {
-	in := &model.ListIncidentRecordsInput{MaxResults: ptr(int32(50))}
-	if q.Status != "" {
-		in.Filters = append(in.Filters, model.Filter{Key: ptr("status"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{q.Status}}}})
+// listPage is how many incidents each listing of the list shows.
+const listPage = 50
+
+// inputs are the ListIncidentRecords inputs of q's two listings, the open
+// incidents and the resolved ones (nil for one that q's status filter
+// leaves out), or a message saying what of q is wrong.
+func (q incidentsQuery) inputs() (open, resolved *model.ListIncidentRecordsInput, bad string) {
+	var filters []model.Filter
+	if q.Status != "" && q.Status != "OPEN" && q.Status != "RESOLVED" {
+		return nil, nil, "The status is OPEN or RESOLVED."
 	}
 	if q.Impact != "" {
 		n, err := strconv.Atoi(q.Impact)
 		if err != nil {
-			return nil, "The impact is a number from 1 to 5."
+			return nil, nil, "The impact is a number from 1 to 5."
 		}
-		in.Filters = append(in.Filters, model.Filter{Key: ptr("impact"), Condition: &model.Condition{Equals: &model.AttributeValueList{IntegerValues: []int32{int32(n)}}}})
+		filters = append(filters, model.Filter{Key: ptr("impact"), Condition: &model.Condition{Equals: &model.AttributeValueList{IntegerValues: []int32{int32(n)}}}})
 	}
 	for _, f := range []struct {
 		value  string
@@ -214,54 +234,71 @@ func (q incidentsQuery) input() (*model.ListIncidentRecordsInput, string) {
 		}
 		t, err := time.Parse(formTime, f.value)
 		if err != nil {
-			return nil, "The time of \"" + f.saying + "\" is a date and time as YYYY-MM-DDTHH:MM (UTC)."
+			return nil, nil, "The time of \"" + f.saying + "\" is a date and time as YYYY-MM-DDTHH:MM (UTC)."
 		}
 		c := &model.Condition{Before: model.NewTimestamp(t)}
 		if f.after {
 			c = &model.Condition{After: model.NewTimestamp(t)}
 		}
-		in.Filters = append(in.Filters, model.Filter{Key: ptr("creationTime"), Condition: c})
+		filters = append(filters, model.Filter{Key: ptr("creationTime"), Condition: c})
 	}
 	if q.CreatedBy != "" {
-		in.Filters = append(in.Filters, model.Filter{Key: ptr("createdBy"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{q.CreatedBy}}}})
+		filters = append(filters, model.Filter{Key: ptr("createdBy"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{q.CreatedBy}}}})
 	}
-	if q.Next != "" {
-		in.NextToken = &q.Next
+	listing := func(status, token string) (*model.ListIncidentRecordsInput, string) {
+		if q.Status != "" && q.Status != status {
+			return nil, ""
+		}
+		in := &model.ListIncidentRecordsInput{MaxResults: ptr(int32(listPage)),
+			Filters: append(slices.Clone(filters), model.Filter{Key: ptr("status"), Condition: &model.Condition{Equals: &model.AttributeValueList{StringValues: []string{status}}}})}
+		if token != "" {
+			in.NextToken = &token
+		}
+		if err := in.Validate(); err != nil {
+			return nil, err.Error()
+		}
+		return in, ""
 	}
-	if err := in.Validate(); err != nil {
-		return nil, err.Error()
+	if open, bad = listing("OPEN", q.OpenNext); bad != "" {
+		return nil, nil, bad
 	}
-	return in, ""
+	if resolved, bad = listing("RESOLVED", q.Next); bad != "" {
+		return nil, nil, bad
+	}
+	return open, resolved, ""
 }
 
 // incidentsState is what the incidents list shows of the store: a page of
-// ListIncidentRecords, and each open incident's chat channel.
+// the open incidents, each with its chat channel, and a page of the
+// resolved ones. Its version changes with any change the page would show.
 type incidentsState struct {
-	Records []model.IncidentRecordSummary
-	Chat    map[string][]string // by ARN, the chat channel's topics of open incidents
-	Next    string
-	Refused string
-	// Version is the live stream's version of the page (incidentsVersion).
-	Version string
+	Open, Resolved   []model.IncidentRecordSummary
+	OpenToken, Token string              // the next pages' tokens
+	Chat             map[string][]string // by ARN, the chat channel's topics of the open incidents
+	Refused          []string
+	status           int
 }
 
-// incidentsState reads a page of the list as the caller of ctx.
-func (c *Console) incidentsState(ctx context.Context, in *model.ListIncidentRecordsInput) (incidentsState, int) {
-	var st incidentsState
-	out, err := c.svc.ListIncidentRecords(ctx, in)
-	st.Version = c.listVersion(out, err)
-	if err != nil {
-		status, msg := c.errorMessage(err)
-		st.Refused = msg
-		return st, status
-	}
-	st.Records, st.Next = out.IncidentRecordSummaries, deref(out.NextToken)
-	// The summaries have no chat channel: the tiles read it from the
-	// record, for the open incidents only.
-	for _, rec := range st.Records {
-		if deref(rec.Status) != "OPEN" {
-			continue
+// incidentsState reads the list of q as the caller of ctx.
+func (c *Console) incidentsState(ctx context.Context, open, resolved *model.ListIncidentRecordsInput) *incidentsState {
+	st := &incidentsState{status: http.StatusOK}
+	read := func(in *model.ListIncidentRecordsInput) ([]model.IncidentRecordSummary, string) {
+		if in == nil {
+			return nil, ""
 		}
+		out, err := c.svc.ListIncidentRecords(ctx, in)
+		if err != nil {
+			status, msg := c.errorMessage(err)
+			st.status = status
+			st.Refused = dedupe(append(st.Refused, msg))
+			return nil, ""
+		}
+		return out.IncidentRecordSummaries, deref(out.NextToken)
+	}
+	st.Open, st.OpenToken = read(open)
+	st.Resolved, st.Token = read(resolved)
+	// The summaries have no chat channel: the tiles read it from the record.
+	for _, rec := range st.Open {
 		got, err := c.svc.GetIncidentRecord(ctx, &model.GetIncidentRecordInput{Arn: rec.Arn})
 		if err != nil || got.IncidentRecord.ChatChannel == nil || len(got.IncidentRecord.ChatChannel.ChatbotSns) == 0 {
 			continue
@@ -271,21 +308,23 @@ func (c *Console) incidentsState(ctx context.Context, in *model.ListIncidentReco
 		}
 		st.Chat[deref(rec.Arn)] = got.IncidentRecord.ChatChannel.ChatbotSns
 	}
-	return st, http.StatusOK
+	return st
 }
 
 // incidentsView is the incidents list: the open ones, then the resolved.
 type incidentsView struct {
 	incidentsQuery
-	Open, Resolved []model.IncidentRecordSummary
-	Chat           map[string][]string
-	NextPage       template.URL // the address of the next page, if any
-	Plans          []model.ResponsePlanSummary
+	*incidentsState
+	// Listed: which listings the status filter shows.
+	ListsOpen, ListsResolved bool
+	// The addresses of the next pages, if any.
+	OpenNextPage, NextPage template.URL
+	Plans                  []model.ResponsePlanSummary
 }
 
 // incidentsPage lists the account's incidents, open ones first as tiles,
-// filtered as ListIncidentRecords filters (status, impact, creation time,
-// created by), a page at a time.
+// then the resolved ones, filtered as ListIncidentRecords filters (status,
+// impact, creation time, created by), each a page at a time.
 func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	c.showIncidents(w, r, s, http.StatusOK, "")
 }
@@ -294,33 +333,37 @@ func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *sessi
 // refusal or failure of an action, above it when there is one.
 func (c *Console) showIncidents(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
 	q := readIncidentsQuery(r.URL.Query())
-	v := incidentsView{incidentsQuery: q}
-	page := &view{Title: "Incidents", Session: s, Notice: r.URL.Query().Get("done"), Data: &v}
-	in, bad := q.input()
+	v := incidentsView{incidentsQuery: q, incidentsState: &incidentsState{}}
+	page := &view{Title: "Incidents", Session: s, Notice: notice(r), Data: &v}
+	open, resolved, bad := q.inputs()
 	if bad != "" {
 		page.Error = bad
 		c.render(w, http.StatusBadRequest, "incidents.html", page)
 		return
 	}
-	st, code := c.incidentsState(r.Context(), in)
-	page.Live = liveURL("incidents", r.URL.Query(), st.Version)
-	page.Error = joinMessages(msg, st.Refused)
+	st := c.incidentsState(r.Context(), open, resolved)
+	v.incidentsState, v.ListsOpen, v.ListsResolved = st, open != nil, resolved != nil
+	page.Live = liveURL("incidents", r.URL.Query(), version(st))
+	page.Page = Path + "?" + q.values().Encode()
+	page.Error = joinMessages(append([]string{msg}, st.Refused...)...)
 	if status == http.StatusOK {
-		status = code
+		status = st.status
 	}
-	for _, rec := range st.Records {
-		if deref(rec.Status) == "OPEN" {
-			v.Open = append(v.Open, rec)
-		} else {
-			v.Resolved = append(v.Resolved, rec)
+	next := func(key, token string) template.URL {
+		if token == "" {
+			return ""
 		}
+		v := q.values()
+		if key == "next" && q.OpenNext != "" {
+			v.Set("opennext", q.OpenNext)
+		}
+		if key == "opennext" && q.Next != "" {
+			v.Set("next", q.Next)
+		}
+		v.Set(key, token)
+		return template.URL(Path + "?" + v.Encode())
 	}
-	v.Chat = st.Chat
-	if st.Next != "" {
-		next := q.values()
-		next.Set("next", st.Next)
-		v.NextPage = template.URL(Path + "?" + next.Encode())
-	}
+	v.OpenNextPage, v.NextPage = next("opennext", st.OpenToken), next("next", st.Token)
 	// The plans to start an incident from; a user who may not list them
 	// sees the list of incidents all the same.
 	if plans, err := c.svc.ListResponsePlans(r.Context(), &model.ListResponsePlansInput{}); err == nil {
@@ -413,6 +456,38 @@ type incidentView struct {
 	Findings []model.Finding
 	// ItemTypes are the types a related item may have.
 	ItemTypes []string
+	// sent is the form of a refused action the page is shown for.
+	sent url.Values
+}
+
+// Field is what the page's field name shows: what the user changed in it
+// and sent with a refused form, else now, what the incident holds.
+func (v incidentView) Field(name, now string) string {
+	if v.changed(name) {
+		return v.sent.Get(name)
+	}
+	return now
+}
+
+// Was is what the NAME_was field of the field name holds: what the field
+// held when the user changed it, else now. Sending the form again then
+// changes what the user changed, and only that.
+func (v incidentView) Was(name, now string) string {
+	if v.changed(name) {
+		return v.sent.Get(name + "_was")
+	}
+	return now
+}
+
+// changed reports whether the user changed the field name of a refused
+// form: it was sent, and differs from what it held.
+func (v incidentView) changed(name string) bool {
+	got, ok := v.sent[name]
+	if !ok {
+		return false
+	}
+	was, ok := v.sent[name+"_was"]
+	return !ok || formText(got[0]) != formText(was[0])
 }
 
 // itemTypes are the related items' types of the model, as the form offers them.
@@ -435,13 +510,16 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s *sessio
 		c.failWith(w, r, s, err)
 		return
 	}
-	page := &view{Title: deref(st.Record.Title), Session: s, Notice: q.Get("done")}
+	page := &view{Title: deref(st.Record.Title), Session: s, Notice: notice(r)}
 	lq := url.Values{"arn": {arn}}
 	if e := q.Get("events"); e != "" {
 		lq.Set("events", e)
 	}
-	page.Live = liveURL("incident", lq, version(st))
+	page.Live, page.Page = liveURL("incident", lq, version(st)), Path+"incident?"+lq.Encode()
 	v := incidentView{incidentState: st, ItemTypes: itemTypes}
+	if r.Method == http.MethodPost {
+		v.sent = r.PostForm
+	}
 	var refused []string
 	// The events themselves, each read once for the timeline and the notes.
 	read := map[string]*model.TimelineEvent{}
@@ -450,6 +528,12 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s *sessio
 			return e
 		}
 		got, err := c.svc.GetTimelineEvent(r.Context(), &model.GetTimelineEventInput{IncidentRecordArn: &arn, EventId: id})
+		var gone *domain.NotFoundError
+		if errors.As(err, &gone) {
+			// Deleted since it was listed: the page shows it no more.
+			read[deref(id)] = nil
+			return nil
+		}
 		if err != nil {
 			_, m := c.errorMessage(err)
 			refused = append(refused, m)

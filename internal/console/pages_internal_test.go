@@ -1,8 +1,11 @@
 package console
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/incidentd/incidentd/internal/model"
 )
@@ -51,5 +54,37 @@ func TestDescribe(t *testing.T) {
 		if got := describe(c.event); got != c.want {
 			t.Errorf("describe(%s) = %q, want %q", *c.event.EventData, got, c.want)
 		}
+	}
+}
+
+func TestLimitersKeepAUsersBucketUnderAFlood(t *testing.T) {
+	l := limiters{limit: rate.Every(time.Minute), burst: 5}
+	now := time.Now()
+	for range 5 {
+		if !l.allow(now, "user 111122223333 alice") {
+			t.Fatal("the first five attempts are refused")
+		}
+	}
+	if l.allow(now, "user 111122223333 alice") {
+		t.Fatal("the sixth attempt is allowed")
+	}
+	// A flood of other keys, each used once, fills the buckets.
+	for i := range maxLimiters {
+		l.allow(now, fmt.Sprintf("ip 10.0.%d.%d", i/256, i%256))
+	}
+	if l.allow(now, "user 111122223333 alice") {
+		t.Fatal("a flood of addresses reset the user's bucket")
+	}
+	if l.allow(now, "ip 192.0.2.1") {
+		t.Error("a new key is allowed while every bucket is in use")
+	}
+	// A minute later the flood's buckets have one token back, not five;
+	// five minutes later they are full, and dropped for new keys.
+	later := now.Add(5 * time.Minute)
+	if !l.allow(later, "ip 192.0.2.1") {
+		t.Error("a new key is refused once the other buckets have filled up again")
+	}
+	if !l.allow(later, "user 111122223333 alice") {
+		t.Error("the user may not try again after five minutes")
 	}
 }

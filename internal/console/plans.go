@@ -44,7 +44,7 @@ type plansView struct {
 func (c *Console) plansPage(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
 	v := &plansView{}
-	page := &view{Title: "Response plans", Session: s, Notice: q.Get("done"), Data: v}
+	page := &view{Title: "Response plans", Session: s, Notice: notice(r), Data: v}
 	in := &model.ListResponsePlansInput{MaxResults: ptr(int32(planListPage))}
 	if next := q.Get("next"); next != "" {
 		in.NextToken = &next
@@ -117,6 +117,14 @@ func readPlanForm(r *http.Request) planForm {
 		Targets: r.PostFormValue("targets"), Chat: r.PostFormValue("chat"), Token: r.PostFormValue("token")}
 }
 
+// readPlanWas is what the fields of r's form held when it was rendered
+// (its NAME_was fields).
+func readPlanWas(r *http.Request) planForm {
+	return planForm{DisplayName: r.PostFormValue("displayName_was"), Title: r.PostFormValue("title_was"),
+		Impact: r.PostFormValue("impact_was"), Summary: r.PostFormValue("summary_was"), Dedupe: r.PostFormValue("dedupe_was"),
+		Targets: r.PostFormValue("targets_was"), Chat: r.PostFormValue("chat_was")}
+}
+
 // planLine is the value of a one-line input as a browser sends what it
 // shows: without line breaks (which a text input cannot hold), trimmed.
 func planLine(v string) string {
@@ -177,7 +185,21 @@ func (c *Console) showPlan(w http.ResponseWriter, r *http.Request, s *session, a
 		v.Chat = p.ChatChannel.ChatbotSns
 	}
 	if sent != nil {
-		v.Form = *sent
+		// The fields the user changed show what was sent, and what they
+		// held when the form was rendered; the others what the plan holds
+		// now, so that sending the form again changes what the user
+		// changed, and only that.
+		was := readPlanWas(r)
+		fields := func(f *planForm) []*string {
+			return []*string{&f.DisplayName, &f.Title, &f.Impact, &f.Summary, &f.Dedupe, &f.Targets, &f.Chat}
+		}
+		now, sentf, wasf, shownWas := fields(&v.Form), fields(sent), fields(&was), fields(&v.Was)
+		for i := range now {
+			if formText(*sentf[i]) != formText(*wasf[i]) {
+				*now[i], *shownWas[i] = *sentf[i], *wasf[i]
+			}
+		}
+		v.Form.Token = sent.Token
 	}
 	for _, a := range p.Actions {
 		if a.SsmAutomation != nil {
@@ -185,7 +207,7 @@ func (c *Console) showPlan(w http.ResponseWriter, r *http.Request, s *session, a
 		}
 	}
 	v.Kept = len(p.Engagements) > 0 || len(p.Actions) > 0 || len(p.Integrations) > 0
-	page := &view{Title: planTitle(p), Session: s, Notice: r.URL.Query().Get("done"), Data: v}
+	page := &view{Title: planTitle(p), Session: s, Notice: notice(r), Data: v}
 	refused := []string{msg}
 	if tags, err := c.svc.ListTagsForResource(r.Context(), &model.ListTagsForResourceRequest{ResourceArn: &arn}); err == nil {
 		v.Tags = tags.Tags
@@ -380,8 +402,7 @@ func (c *Console) deletePlan(w http.ResponseWriter, r *http.Request, s *session)
 		c.showPlan(w, r, s, arn, status, msg, nil)
 		return
 	}
-	name := arn[strings.LastIndex(arn, "/")+1:]
-	http.Redirect(w, r, Path+"plans?"+url.Values{"done": {"Response plan " + name + " deleted."}}.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, Path+"plans?"+url.Values{"done": {"Response plan deleted."}}.Encode(), http.StatusSeeOther)
 }
 
 // replicationView is the replication set's page; Set is nil when the

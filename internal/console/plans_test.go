@@ -245,7 +245,7 @@ func TestPlanListPaginates(t *testing.T) {
 	if second.status != 200 || !strings.Contains(second.body, ">p-24</a>") || strings.Contains(second.body, ">checkout</a>") || strings.Contains(second.body, "next=") {
 		t.Fatalf("the second page: %d\n%s", second.status, second.body)
 	}
-	if p := b.get(consolePath + "plans?next=forged"); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Response plans") {
+	if p := b.get(consolePath + "plans?next=forged"); p.status != http.StatusBadRequest || !strings.Contains(p.body, "<h1>Response plans") {
 		t.Errorf("a forged page token: %d\n%s", p.status, p.body)
 	}
 }
@@ -448,7 +448,7 @@ func TestPlanDeleteThroughTheForm(t *testing.T) {
 	readPlan(t, s, arn)
 	form.Set("confirm", "yes")
 	p = b.post(consolePath+"plan/delete", form)
-	if p.status != 200 || p.url != consolePath+"plans" || !strings.Contains(p.body, "Response plan payments deleted.") || strings.Contains(p.body, ">payments</a>") {
+	if p.status != 200 || p.url != consolePath+"plans" || !strings.Contains(p.body, "Response plan deleted.") || strings.Contains(p.body, ">payments</a>") {
 		t.Fatalf("delete: %d %s\n%s", p.status, p.url, p.body)
 	}
 	noPlan(t, s, arn)

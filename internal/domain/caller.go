@@ -22,8 +22,8 @@ type Caller struct {
 
 	// Refresh marks a request that repeats, unattended, reads made and
 	// audited already: the web console's live pages reading their data
-	// again every second. Its decisions are counted as any other; those
-	// that allow are logged at debug level, not info.
+	// again every second. Its decisions are counted as any other, and
+	// logged at debug level, not info.
 	Refresh bool
 }
 
