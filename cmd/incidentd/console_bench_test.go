@@ -137,7 +137,7 @@ func BenchmarkConsolePages1M(b *testing.B) {
 	if status, body := get("/console/insights.json"); status != http.StatusOK {
 		b.Fatalf("insights: %d\n%s", status, body)
 	}
-	b.ReportMetric(float64(time.Since(t0).Milliseconds()), "insights-first-ms")
+	first := time.Since(t0)
 	for _, page := range []struct{ name, path, want string }{
 		{"incidents", "/console/", "Checkout is down"},
 		{"incident", "/console/incident?arn=" + url.QueryEscape(consoleBenchIncident), "Step 9999:"},
@@ -159,6 +159,9 @@ func BenchmarkConsolePages1M(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(size), "bytes")
+			if page.name == "insights" {
+				b.ReportMetric(float64(first.Milliseconds()), "first-ms")
+			}
 		})
 	}
 	b.ReportMetric(rssMiB(p.cmd.Process.Pid), "server-rss-MiB")
