@@ -27,18 +27,7 @@ import (
 func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *session) {
 	arn := r.PostFormValue("arn")
 	in := &model.UpdateIncidentRecordInput{Arn: &arn, ClientToken: clientToken(r)}
-	// lines compares lists of topics, one a line, text the rest.
-	lines := func(v string) string { return strings.Join(topicList(v), "\n") }
-	field := func(name string, norm func(string) string) (string, bool) {
-		v, ok := r.PostForm[name]
-		if !ok {
-			return "", false
-		}
-		if was, ok := r.PostForm[name+"_was"]; ok && norm(was[0]) == norm(v[0]) {
-			return "", false
-		}
-		return strings.ReplaceAll(v[0], "\r\n", "\n"), true
-	}
+	field := func(name string, norm func(string) string) (string, bool) { return formChange(r, name, norm) }
 	if v, ok := field("title", formText); ok {
 		in.Title = ptr(strings.TrimSpace(v))
 	}
@@ -52,12 +41,12 @@ func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *sess
 	if v := r.PostFormValue("status"); v != "" {
 		in.Status = &v
 	}
-	if v, ok := field("targets", lines); ok {
+	if v, ok := field("targets", topicText); ok {
 		topics := topicList(v)
 		in.NotificationTargets = targetItems(topics)
 		bad = joinMessages(bad, checkTopics("notification targets", topics))
 	}
-	if v, ok := field("chat", lines); ok {
+	if v, ok := field("chat", topicText); ok {
 		in.ChatChannel = chatChannel(v)
 		bad = joinMessages(bad, checkTopics("chat channel's topics", in.ChatChannel.ChatbotSns))
 	}
@@ -71,6 +60,26 @@ func (c *Console) updateIncident(w http.ResponseWriter, r *http.Request, s *sess
 		return arn, err
 	}, "Incident updated.")
 }
+
+// formChange is the value of the field name of r's form, its lines ended
+// by LF, when the user changed it: when the form has the field and, if it
+// says what the field held (NAME_was), the two differ once norm has made
+// them comparable. Saving a form then changes what the user changed, and
+// leaves what someone else changed meanwhile in the other fields.
+func formChange(r *http.Request, name string, norm func(string) string) (string, bool) {
+	v, ok := r.PostForm[name]
+	if !ok {
+		return "", false
+	}
+	if was, ok := r.PostForm[name+"_was"]; ok && norm(was[0]) == norm(v[0]) {
+		return "", false
+	}
+	return strings.ReplaceAll(v[0], "\r\n", "\n"), true
+}
+
+// edited reports whether a field sent as sent was changed from was, what
+// it held when its form was rendered, as formChange tells text fields.
+func edited(sent, was string) bool { return formText(sent) != formText(was) }
 
 // clientToken is the clientToken of an action: the form's, made when the
 // page was rendered, so that a form sent twice (a double click, a resend
@@ -138,6 +147,10 @@ func checkTopics(what string, topics []string) string {
 	}
 	return ""
 }
+
+// topicText is a text area of topics as compared with what it held: its
+// topics, one a line.
+func topicText(text string) string { return strings.Join(topicList(text), "\n") }
 
 // formText is the text of a text area, its lines ended as the API's
 // clients end them (browsers send CR LF), trimmed.
@@ -266,24 +279,6 @@ func (c *Console) onIncident(w http.ResponseWriter, r *http.Request, s *session,
 	c.attempt(w, r, show, bad, validate, run, done)
 }
 
-// act validates and runs an action on an incident, which run returns,
-// then shows the incident's page, or the refusal on a page of its own.
-func (c *Console) act(w http.ResponseWriter, r *http.Request, s *session, validate func() error, run func() (arn string, err error), done string) {
-	show := func(status int, msg string) { c.fail(w, r, s, status, msg) }
-	c.attempt(w, r, show, "", validate, run, done)
-}
-
-// impact reads an impact of a form or query, "" for none; it answers the
-// request itself, and returns false, when v is no number.
-func (c *Console) impact(w http.ResponseWriter, r *http.Request, s *session, v string) (*int32, bool) {
-	n, bad := formImpact(v)
-	if bad != "" {
-		c.fail(w, r, s, http.StatusBadRequest, bad)
-		return nil, false
-	}
-	return n, true
-}
-
 // attempt runs an action on an incident, which run returns, and shows the
 // incident's page (POST, redirect, GET). When bad says what of the form is
 // wrong, the input does not validate, or the service refuses, it changes
@@ -303,7 +298,13 @@ func (c *Console) attempt(w http.ResponseWriter, r *http.Request, show func(stat
 		show(c.errorMessage(err))
 		return
 	}
-	http.Redirect(w, r, fmt.Sprintf("%sincident?arn=%s&done=%s", Path, url.QueryEscape(arn), url.QueryEscape(done)), http.StatusSeeOther)
+	redirect(w, r, "incident", arn, done)
+}
+
+// redirect sends the browser to the console's page of the resource arn
+// (POST, redirect, GET), to show the notice done.
+func redirect(w http.ResponseWriter, r *http.Request, page, arn, done string) {
+	http.Redirect(w, r, Path+page+"?"+url.Values{"arn": {arn}, "done": {done}}.Encode(), http.StatusSeeOther)
 }
 
 // formImpact reads an impact of a form, nil for none, or says why it is

@@ -487,7 +487,7 @@ func (v incidentView) changed(name string) bool {
 		return false
 	}
 	was, ok := v.sent[name+"_was"]
-	return !ok || formText(got[0]) != formText(was[0])
+	return !ok || edited(got[0], was[0])
 }
 
 // itemTypes are the related items' types of the model, as the form offers them.

@@ -131,10 +131,6 @@ func planLine(v string) string {
 	return strings.TrimSpace(strings.NewReplacer("\r", "", "\n", "").Replace(v))
 }
 
-// planTopicText is the text of a topics' text area as compared with what it
-// held.
-func planTopicText(text string) string { return strings.Join(topicList(text), "\n") }
-
 // planView is a plan's page.
 type planView struct {
 	Plan     *model.GetResponsePlanOutput
@@ -195,7 +191,7 @@ func (c *Console) showPlan(w http.ResponseWriter, r *http.Request, s *session, a
 		}
 		now, sentf, wasf, shownWas := fields(&v.Form), fields(sent), fields(&was), fields(&v.Was)
 		for i := range now {
-			if formText(*sentf[i]) != formText(*wasf[i]) {
+			if edited(*sentf[i], *wasf[i]) {
 				*now[i], *shownWas[i] = *sentf[i], *wasf[i]
 			}
 		}
@@ -297,12 +293,7 @@ func (c *Console) createPlan(w http.ResponseWriter, r *http.Request, s *session)
 		show(c.errorMessage(err))
 		return
 	}
-	planRedirect(w, r, deref(out.Arn), "Response plan created.")
-}
-
-// planRedirect sends the browser to the page of the plan arn with notice done.
-func planRedirect(w http.ResponseWriter, r *http.Request, arn, done string) {
-	http.Redirect(w, r, Path+"plan?"+url.Values{"arn": {arn}, "done": {done}}.Encode(), http.StatusSeeOther)
+	redirect(w, r, "plan", deref(out.Arn), "Response plan created.")
 }
 
 // updatePlan changes a plan's display name, incident template (title,
@@ -317,15 +308,8 @@ func (c *Console) updatePlan(w http.ResponseWriter, r *http.Request, s *session)
 	arn := r.PostFormValue("arn")
 	in := &model.UpdateResponsePlanInput{Arn: &arn, ClientToken: ptr(uuid.NewString())}
 	changed := func(name string, norm func(string) string) (string, bool) {
-		v, ok := r.PostForm[name]
-		if !ok {
-			return "", false
-		}
-		n := norm(v[0])
-		if was, ok := r.PostForm[name+"_was"]; ok && norm(was[0]) == n {
-			return "", false
-		}
-		return n, true
+		v, ok := formChange(r, name, norm)
+		return norm(v), ok
 	}
 	some := false
 	if v, ok := changed("displayName", planLine); ok {
@@ -348,12 +332,12 @@ func (c *Console) updatePlan(w http.ResponseWriter, r *http.Request, s *session)
 		}
 		some = true
 	}
-	if v, ok := changed("targets", planTopicText); ok {
+	if v, ok := changed("targets", topicText); ok {
 		topics := topicList(v)
 		in.IncidentTemplateNotificationTargets, some = targetItems(topics), true
 		bad = joinMessages(bad, checkTopics("notification targets", topics))
 	}
-	if v, ok := changed("chat", planTopicText); ok {
+	if v, ok := changed("chat", topicText); ok {
 		topics := topicList(v)
 		in.ChatChannel, some = &model.ChatChannel{Empty: &model.EmptyChatChannel{}}, true
 		if len(topics) > 0 {
@@ -374,14 +358,14 @@ func (c *Console) updatePlan(w http.ResponseWriter, r *http.Request, s *session)
 	if !some {
 		// Nothing changed: no call, so no change of the plan, no API-call
 		// event and no test message either.
-		planRedirect(w, r, arn, "Nothing to change.")
+		redirect(w, r, "plan", arn, "Nothing to change.")
 		return
 	}
 	if _, err := c.svc.UpdateResponsePlan(r.Context(), in); err != nil {
 		show(c.errorMessage(err))
 		return
 	}
-	planRedirect(w, r, arn, "Response plan updated.")
+	redirect(w, r, "plan", arn, "Response plan updated.")
 }
 
 // deletePlan deletes a plan, as DeleteResponsePlan does, when the form's
