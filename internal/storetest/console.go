@@ -374,16 +374,7 @@ func consoleCases() []testCase {
 			}
 			for i, write := range writes {
 				user := fmt.Sprintf("user-%d", i)
-				createUser(t, s, acctA, user)
-				release, done := openTxEnding(t, s, nil, func(ctx context.Context) error { return write(ctx, user) })
-				deleted := make(chan error, 1)
-				go func() { deleted <- s.DeleteUser(ctx, acctA, user) }()
-				time.Sleep(20 * time.Millisecond) // DeleteUser reaches the store
-				close(release)
-				if err := <-done; err != nil && !errors.Is(err, domain.ErrNotFound) {
-					t.Fatalf("write %d: the transaction writing under the user: %v", i, err)
-				}
-				must(t, <-deleted, "write %d: DeleteUser", i)
+				deleteUserDuring(t, s, i, user, write)
 				what := fmt.Sprintf("write %d: a user deleted while written under", i)
 				_, err := s.GetUser(ctx, acctA, user)
 				wantErr(t, err, domain.ErrNotFound, "%s: GetUser", what)

@@ -754,7 +754,6 @@ func identityCases() []testCase {
 			}
 		}},
 		{"DeleteUserWaitsForWritesUnderIt", func(t *testing.T, s domain.Store) {
-			ctx := t.Context()
 			createAccount(t, s, acctA)
 			createGroup(t, s, acctA, "ops")
 			// A transaction creates a key of the user, a membership or a
@@ -771,16 +770,7 @@ func identityCases() []testCase {
 			}
 			for i, write := range writes {
 				user := fmt.Sprintf("user-%d", i)
-				createUser(t, s, acctA, user)
-				release, done := openTxEnding(t, s, nil, func(ctx context.Context) error { return write(ctx, user) })
-				deleted := make(chan error, 1)
-				go func() { deleted <- s.DeleteUser(ctx, acctA, user) }()
-				time.Sleep(20 * time.Millisecond) // DeleteUser reaches the store
-				close(release)
-				if err := <-done; err != nil && !errors.Is(err, domain.ErrNotFound) {
-					t.Fatalf("write %d: the transaction writing under the user: %v", i, err)
-				}
-				must(t, <-deleted, "write %d: DeleteUser", i)
+				deleteUserDuring(t, s, i, user, write)
 				checkKeyGone(t, s, "AKIAOPEN", fmt.Sprintf("write %d: after DeleteUser", i))
 				checkDeletedUser(t, s, user, i)
 			}
@@ -883,6 +873,24 @@ func raceOneWins(t *testing.T, round int, create func(i int) error) int {
 
 // checkDeletedUser checks that nothing of the deleted user name of acctA is
 // left: created again, it has no key, membership or policy.
+// deleteUserDuring creates the user of acctA, and deletes it while a
+// transaction that runs write (the round-th) under it holds on,
+// uncommitted. The write may fail with ErrNotFound (the deletion went
+// first); DeleteUser must succeed.
+func deleteUserDuring(t *testing.T, s domain.Store, round int, user string, write func(ctx context.Context, user string) error) {
+	t.Helper()
+	createUser(t, s, acctA, user)
+	release, done := openTxEnding(t, s, nil, func(ctx context.Context) error { return write(ctx, user) })
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.DeleteUser(t.Context(), acctA, user) }()
+	time.Sleep(20 * time.Millisecond) // DeleteUser reaches the store
+	close(release)
+	if err := <-done; err != nil && !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("write %d: the transaction writing under the user: %v", round, err)
+	}
+	must(t, <-deleted, "write %d: DeleteUser", round)
+}
+
 func checkDeletedUser(t *testing.T, s domain.Store, name string, round int) {
 	t.Helper()
 	what := fmt.Sprintf("round %d: deleted user %s", round, name)
