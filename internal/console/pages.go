@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"maps"
 	"net/http"
@@ -85,32 +84,24 @@ var funcs = template.FuncMap{
 	},
 }
 
-// duration is d as a reader says it: "less than a minute", "25m",
-// "3h 5m", "2d 4h".
+// duration is d as a reader says it, to the minute: "less than a minute",
+// or its two largest units as the insights write them ("25m", "3h 5m",
+// "2d 4h").
 func duration(d time.Duration) string {
-	m := int64(d / time.Minute)
-	switch {
-	case m < 1:
+	if d < time.Minute {
 		return "less than a minute"
-	case m < 60:
-		return fmt.Sprintf("%dm", m)
-	case m < 24*60:
-		return fmt.Sprintf("%dh %dm", m/60, m%60)
 	}
-	return fmt.Sprintf("%dd %dh", m/(24*60), m%(24*60)/60)
+	return humanSeconds(d.Truncate(time.Minute).Seconds())
 }
 
 // planARN is the ARN of the response plan an incident record's ARN names
 // (arn:aws:ssm-incidents::ACCOUNT:incident-record/PLAN/ID), or "".
 func planARN(record *string) string {
-	prefix, rest, ok := strings.Cut(deref(record), ":incident-record/")
-	if !ok {
+	name := planName(deref(record))
+	if name == "" {
 		return ""
 	}
-	name, _, ok := strings.Cut(rest, "/")
-	if !ok {
-		return ""
-	}
+	prefix, _, _ := strings.Cut(deref(record), ":incident-record/")
 	return prefix + ":response-plan/" + name
 }
 

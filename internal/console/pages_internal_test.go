@@ -17,6 +17,8 @@ func TestDuration(t *testing.T) {
 		25 * time.Minute:            "25m",
 		3*time.Hour + 5*time.Minute: "3h 5m",
 		52 * time.Hour:              "2d 4h",
+		3 * time.Hour:               "3h",
+		90*time.Second + 59:         "1m",
 	} {
 		if got := duration(d); got != want {
 			t.Errorf("duration(%v) = %q, want %q", d, got, want)
